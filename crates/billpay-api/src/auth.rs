@@ -1,0 +1,125 @@
+//! Bearer API keys with roles. A key's secret is hashed with SHA-256 and looked up; verified keys
+//! are cached for a minute so the hot path does not touch the database to authenticate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+
+use billpay_store::{ApiKeyRecord, Role, hash_secret};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+const CACHE_TTL: Duration = Duration::from_secs(60);
+const CACHE_MAX: usize = 10_000;
+
+#[derive(Default)]
+pub struct KeyCache(Mutex<HashMap<String, (ApiKeyRecord, Instant)>>);
+
+impl KeyCache {
+    fn get(&self, hash: &str) -> Option<ApiKeyRecord> {
+        let map = self.0.lock().ok()?;
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(r, _)| r.clone())
+    }
+    fn put(&self, hash: String, rec: ApiKeyRecord) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHE_MAX {
+                map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            }
+            map.insert(hash, (rec, Instant::now()));
+        }
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Principal(pub ApiKeyRecord);
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        self.0.role
+    }
+    pub fn key_id(&self) -> &str {
+        &self.0.id
+    }
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.0.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this endpoint needs an admin key"))
+        }
+    }
+    /// The biller a biller key speaks for.
+    pub fn biller(&self) -> Option<&str> {
+        (self.0.role == Role::Biller)
+            .then_some(self.0.biller_id.as_deref())
+            .flatten()
+    }
+    /// The customer a customer key speaks for.
+    pub fn customer(&self) -> Option<&str> {
+        (self.0.role == Role::Customer)
+            .then_some(self.0.customer_id.as_deref())
+            .flatten()
+    }
+    /// Admins may act on any customer; a customer only on itself.
+    pub fn may_act_for_customer(&self, customer_id: &str) -> Result<(), ApiError> {
+        match self.0.role {
+            Role::Admin => Ok(()),
+            Role::Customer if self.customer() == Some(customer_id) => Ok(()),
+            Role::Customer => Err(ApiError::not_found("customer")),
+            Role::Biller => Err(ApiError::forbidden("a biller key cannot act on customers")),
+        }
+    }
+}
+
+fn unauthenticated(code: &str, detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, detail)
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            unauthenticated(
+                "unauthenticated",
+                "send an API key as `Authorization: Bearer <key>`",
+            )
+        })?;
+        let secret = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 200)
+            .ok_or_else(|| {
+                unauthenticated(
+                    "unauthenticated",
+                    "the Authorization header must be `Bearer <key>`",
+                )
+            })?;
+        let hash = hash_secret(secret);
+        if let Some(rec) = state.keys.get(&hash) {
+            return Ok(Principal(rec));
+        }
+        match state.store.api_key_by_hash(&hash).await? {
+            Some(rec) => {
+                state.keys.put(hash, rec.clone());
+                Ok(Principal(rec))
+            }
+            None => Err(unauthenticated(
+                "invalid_api_key",
+                "the API key is not valid",
+            )),
+        }
+    }
+}

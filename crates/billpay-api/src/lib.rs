@@ -1,0 +1,88 @@
+//! BillPay's HTTP API: an axum router over `billpay-store`.
+//!
+//! - `routes/`: one module per resource; handlers check who may do what, then call the store.
+//! - `idem`: Stripe-style idempotency around every POST that creates something or moves money.
+//! - `error`: RFC 9457 problem documents with stable codes.
+//! - `openapi`: the OpenAPI 3.1 document, generated from the handlers' annotations.
+
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod idem;
+pub mod observe;
+pub mod openapi;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use billpay_store::Store;
+
+use crate::error::ApiError;
+
+/// The largest body any endpoint reads (a bulk CSV of 10,000 bills fits with room to spare).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Shared state of the server.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub keys: auth::KeyCache,
+    pub inflight: idem::InFlight,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store) -> Self {
+        AppState(Arc::new(Inner {
+            store,
+            keys: auth::KeyCache::default(),
+            inflight: idem::InFlight::default(),
+        }))
+    }
+}
+
+/// The whole application: API, operations endpoints and the OpenAPI document.
+pub fn app(state: AppState) -> Router {
+    let metrics = observe::install_metrics();
+    Router::new()
+        .merge(routes::router())
+        .merge(observe::ops_router(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn(observe::track))
+        .layer(observe::request_id_layers())
+}
+
+async fn not_found() -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such endpoint; see /openapi.json",
+    )
+    .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; see /openapi.json",
+    )
+    .into_response()
+}

@@ -1,0 +1,98 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::Problem;
+use crate::routes::{billers, bills, customers, ledger, payments};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "BillPay API", version = "1",
+        description = "Pay utility, telecom and tax bills from a wallet. Amounts are integers of minor units with an ISO 4217 currency. \
+Errors are RFC 9457 problem documents with a stable `code`. POSTs that create something or move money take an `Idempotency-Key`."),
+    paths(
+        crate::observe::healthz, crate::observe::readyz,
+        billers::create_biller, billers::list_billers, billers::get_biller, billers::update_biller,
+        bills::create_bill, bills::bulk_create_bills, bills::list_bills, bills::lookup_bills, bills::get_bill, bills::cancel_bill,
+        customers::create_customer, customers::list_customers, customers::get_customer, customers::get_wallet, customers::top_up,
+        payments::create_payment, payments::list_payments, payments::get_payment, payments::get_receipt, payments::create_refund,
+        ledger::list_accounts, ledger::get_account, ledger::list_journals, ledger::get_journal,
+    ),
+    components(schemas(Problem)),
+    modifiers(&Common),
+    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "operations")),
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer scheme, and the problem responses every authenticated operation can give.
+struct Common;
+
+impl Modify for Common {
+    fn modify(&self, doc: &mut Doc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        let problem = |desc: &str| {
+            ResponseBuilder::new()
+                .description(desc)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                            "Problem",
+                        ))))
+                        .build(),
+                )
+                .build()
+        };
+        let errors = [
+            (
+                "400",
+                "malformed request: bad JSON, query, cursor or header",
+            ),
+            ("401", "missing or invalid API key"),
+            ("403", "the key's role may not do this"),
+            ("404", "no such resource, or not visible to this key"),
+            ("405", "method not allowed"),
+            (
+                "409",
+                "conflicts with the resource's state, or the same Idempotency-Key is in flight",
+            ),
+            ("413", "body too large"),
+            ("415", "wrong Content-Type"),
+            ("422", "well-formed but refused: a field or a business rule"),
+            ("500", "internal error"),
+            ("503", "the database is unavailable"),
+        ];
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            for op in [&mut item.get, &mut item.post, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                for (code, desc) in errors {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| RefOr::T(problem(desc)));
+                }
+            }
+        }
+    }
+}
+
+pub fn document() -> Doc {
+    ApiDoc::openapi()
+}
+
+/// `GET /openapi.json`.
+pub async fn serve() -> Json<Doc> {
+    Json(document())
+}

@@ -1,0 +1,163 @@
+//! `/v1/customers`: customers and their wallets.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use billpay_core::id::Kind;
+use billpay_core::money;
+use billpay_store::{Customer, Topup, Wallet};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, IdempotencyKey, decode_cursor, page_limit, path_id};
+use crate::routes::List;
+use crate::routes::billers::{check_currency, check_text};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/customers", get(list_customers).post(create_customer))
+        .route("/v1/customers/{customer_id}", get(get_customer))
+        .route("/v1/customers/{customer_id}/wallet", get(get_wallet))
+        .route("/v1/customers/{customer_id}/wallet/topups", post(top_up))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomer {
+    #[schema(example = "Ana Gómez")]
+    pub name: String,
+    #[schema(example = "ana@example.com")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTopup {
+    /// Minor units.
+    #[schema(example = 50000000)]
+    pub amount: i64,
+    #[schema(example = "COP")]
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Create a customer.
+#[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = CreateCustomer,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, description = "created", body = Customer)), security(("bearer" = [])))]
+pub async fn create_customer(
+    State(state): State<AppState>,
+    who: Principal,
+    IdempotencyKey(key): IdempotencyKey,
+    body: ApiJson<CreateCustomer>,
+) -> Result<Response, ApiError> {
+    who.require_admin()?;
+    let c = &body.value;
+    check_text("name", &c.name, 200)?;
+    if let Some(e) = &c.email {
+        if e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
+            return Err(ApiError::invalid(format!(
+                "email {e:?} is not an email address"
+            )));
+        }
+    }
+    let (name, email) = (c.name.trim().to_owned(), c.email.clone());
+    let store = state.store.clone();
+    crate::idempotent!(
+        state,
+        who,
+        key,
+        ("POST /v1/customers", &body.raw),
+        StatusCode::CREATED,
+        |r| store.create_customer(&name, email.as_deref(), r).await
+    )
+}
+
+/// List customers (admin).
+#[utoipa::path(get, path = "/v1/customers", tag = "customers", params(PageQuery),
+    responses((status = 200, body = List<Customer>)), security(("bearer" = [])))]
+pub async fn list_customers(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<axum::Json<List<Customer>>, ApiError> {
+    who.require_admin()?;
+    let limit = page_limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref(), Kind::Customer)?;
+    Ok(axum::Json(
+        state
+            .store
+            .list_customers(after.as_deref(), limit)
+            .await?
+            .into(),
+    ))
+}
+
+/// Get a customer: an admin any, a customer itself.
+#[utoipa::path(get, path = "/v1/customers/{customer_id}", tag = "customers", params(("customer_id" = String, Path)),
+    responses((status = 200, body = Customer)), security(("bearer" = [])))]
+pub async fn get_customer(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(customer_id): Path<String>,
+) -> Result<axum::Json<Customer>, ApiError> {
+    path_id(Kind::Customer, &customer_id)?;
+    who.may_act_for_customer(&customer_id)?;
+    Ok(axum::Json(state.store.get_customer(&customer_id).await?))
+}
+
+/// A customer's wallet balances, one per currency.
+#[utoipa::path(get, path = "/v1/customers/{customer_id}/wallet", tag = "customers", params(("customer_id" = String, Path)),
+    responses((status = 200, body = Wallet)), security(("bearer" = [])))]
+pub async fn get_wallet(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(customer_id): Path<String>,
+) -> Result<axum::Json<Wallet>, ApiError> {
+    path_id(Kind::Customer, &customer_id)?;
+    who.may_act_for_customer(&customer_id)?;
+    Ok(axum::Json(state.store.wallet(&customer_id).await?))
+}
+
+/// Top up a wallet with money from an external funding source.
+#[utoipa::path(post, path = "/v1/customers/{customer_id}/wallet/topups", tag = "customers", request_body = CreateTopup,
+    params(("customer_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, description = "credited", body = Topup)), security(("bearer" = [])))]
+pub async fn top_up(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(customer_id): Path<String>,
+    IdempotencyKey(key): IdempotencyKey,
+    body: ApiJson<CreateTopup>,
+) -> Result<Response, ApiError> {
+    path_id(Kind::Customer, &customer_id)?;
+    who.may_act_for_customer(&customer_id)?;
+    money::validate_amount(body.value.amount)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount", e))?;
+    let currency = check_currency(&body.value.currency)?;
+    let amount = body.value.amount;
+    let store = state.store.clone();
+    let fingerprint = format!("POST /v1/customers/{customer_id}/wallet/topups");
+    crate::idempotent!(
+        state,
+        who,
+        key,
+        (&fingerprint, &body.raw),
+        StatusCode::CREATED,
+        |r| store.top_up(&customer_id, currency.code(), amount, r).await
+    )
+}

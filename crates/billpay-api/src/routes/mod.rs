@@ -1,0 +1,46 @@
+//! The v1 resources.
+
+pub mod billers;
+pub mod bills;
+pub mod customers;
+pub mod ledger;
+pub mod payments;
+
+use axum::Router;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use billpay_store::Page;
+
+use crate::AppState;
+use crate::extract::encode_cursor;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(billers::router())
+        .merge(bills::router())
+        .merge(customers::router())
+        .merge(payments::router())
+        .merge(ledger::router())
+}
+
+/// A page of results, newest first. Pass `next_cursor` as `cursor` to get the next page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T: ToSchema> {
+    pub data: Vec<T>,
+    pub has_more: bool,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> From<Page<T>> for List<T> {
+    fn from(p: Page<T>) -> Self {
+        List {
+            has_more: p.next_after.is_some(),
+            next_cursor: p.next_after.as_deref().map(encode_cursor),
+            data: p.items,
+        }
+    }
+}
+
+/// Parameters every list takes.
+pub const PAGE_DOC: &str = "limit: 1 to 100 (default 20); cursor: next_cursor of the previous page";

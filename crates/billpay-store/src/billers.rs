@@ -1,0 +1,198 @@
+//! Billers: who customers pay, with their reference and amount rules and their fee.
+
+use sqlx::Connection;
+use sqlx::any::AnyRow;
+
+use billpay_core::biller::{AmountRule, BillerStatus};
+use billpay_core::fee::FeePayer;
+use billpay_core::id::{self, Kind};
+
+use crate::idempotency::{self, Replay};
+use crate::ledger::{ensure_account, revenue_account};
+use crate::models::{Biller, FeeView};
+use crate::rows::{RowExt, parse_enum};
+use crate::{Page, Result, Store, StoreError};
+
+/// A biller to create; the API has validated every field.
+#[derive(Debug, Clone)]
+pub struct NewBiller {
+    pub name: String,
+    pub category: String,
+    pub currency: String,
+    pub reference_pattern: String,
+    pub reference_hint: String,
+    pub amount_rule: AmountRule,
+    pub fee_fixed: i64,
+    pub fee_bps: i64,
+    pub fee_payer: FeePayer,
+}
+
+/// Changes to a biller; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct BillerPatch {
+    pub name: Option<String>,
+    pub reference_hint: Option<String>,
+    pub amount_rule: Option<AmountRule>,
+    pub fee_fixed: Option<i64>,
+    pub fee_bps: Option<i64>,
+    pub fee_payer: Option<FeePayer>,
+    pub status: Option<BillerStatus>,
+}
+
+pub(crate) fn biller_from_row(r: &AnyRow) -> Result<Biller> {
+    Ok(Biller {
+        id: r.text("id")?,
+        name: r.text("name")?,
+        category: r.text("category")?,
+        currency: r.text("currency")?,
+        reference_pattern: r.text("reference_pattern")?,
+        reference_hint: r.text("reference_hint")?,
+        amount_rule: parse_enum("amount_rule", r.text("amount_rule")?, AmountRule::parse)?,
+        fee: FeeView {
+            fixed: r.int("fee_fixed")?,
+            bps: r.int("fee_bps")?,
+            payer: parse_enum("fee_payer", r.text("fee_payer")?, FeePayer::parse)?,
+        },
+        status: parse_enum("status", r.text("status")?, BillerStatus::parse)?,
+        payable_account_id: r.text("payable_account_id")?,
+        created_at: r.text("created_at")?,
+        updated_at: r.text("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Creates a biller, its payable account, and the platform's revenue account in its currency.
+    pub async fn create_biller(
+        &self,
+        new: NewBiller,
+        replay: Replay<'_, Biller>,
+    ) -> Result<Biller> {
+        self.create_biller_with_id(id::new(Kind::Biller), new, replay)
+            .await
+    }
+
+    /// As `create_biller`, with a chosen id; the demo data uses fixed ids so that it loads once.
+    pub async fn create_biller_with_id(
+        &self,
+        biller_id: String,
+        new: NewBiller,
+        replay: Replay<'_, Biller>,
+    ) -> Result<Biller> {
+        let now = billpay_core::time::now();
+        let payable = format!("acct_payable_{}", biller_id.trim_start_matches("blr_"));
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        ensure_account(
+            &mut tx,
+            &revenue_account(&new.currency),
+            "platform_revenue",
+            "platform",
+            &new.currency,
+        )
+        .await?;
+        ensure_account(
+            &mut tx,
+            &payable,
+            "biller_payable",
+            &biller_id,
+            &new.currency,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO billers (id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
+             fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $12)",
+        )
+        .bind(&biller_id)
+        .bind(&new.name)
+        .bind(&new.category)
+        .bind(&new.currency)
+        .bind(&new.reference_pattern)
+        .bind(&new.reference_hint)
+        .bind(new.amount_rule.as_str())
+        .bind(new.fee_fixed)
+        .bind(new.fee_bps)
+        .bind(new.fee_payer.as_str())
+        .bind(&payable)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(COLUMNS_BY_ID)
+            .bind(&biller_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let biller = biller_from_row(&row)?;
+        idempotency::record(&mut tx, replay, &biller).await?;
+        tx.commit().await?;
+        Ok(biller)
+    }
+
+    pub async fn get_biller(&self, biller_id: &str) -> Result<Biller> {
+        let row = sqlx::query(COLUMNS_BY_ID)
+            .bind(biller_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(biller_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound(Kind::Biller))
+    }
+
+    pub async fn list_billers(
+        &self,
+        only: Option<&str>,
+        category: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<Biller>> {
+        const SQL: &str = "SELECT id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
+             fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at FROM billers \
+             WHERE ($1 IS NULL OR id = $1) AND ($2 IS NULL OR category = $2) AND ($3 IS NULL OR id < $3) \
+             ORDER BY id DESC LIMIT $4";
+        let rows = sqlx::query(SQL)
+            .bind(only)
+            .bind(category)
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows
+            .iter()
+            .map(biller_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, limit, |b| &b.id))
+    }
+
+    pub async fn update_biller(&self, biller_id: &str, patch: BillerPatch) -> Result<Biller> {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        let done = sqlx::query(
+            "UPDATE billers SET name = COALESCE($2, name), reference_hint = COALESCE($3, reference_hint), \
+             amount_rule = COALESCE($4, amount_rule), fee_fixed = COALESCE($5, fee_fixed), fee_bps = COALESCE($6, fee_bps), \
+             fee_payer = COALESCE($7, fee_payer), status = COALESCE($8, status), updated_at = $9 WHERE id = $1",
+        )
+        .bind(biller_id)
+        .bind(patch.name)
+        .bind(patch.reference_hint)
+        .bind(patch.amount_rule.map(AmountRule::as_str))
+        .bind(patch.fee_fixed)
+        .bind(patch.fee_bps)
+        .bind(patch.fee_payer.map(FeePayer::as_str))
+        .bind(patch.status.map(BillerStatus::as_str))
+        .bind(billpay_core::time::now())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Kind::Biller));
+        }
+        let row = sqlx::query(COLUMNS_BY_ID)
+            .bind(biller_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        biller_from_row(&row)
+    }
+}
+
+const COLUMNS_BY_ID: &str = "SELECT id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
+     fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at FROM billers WHERE id = $1";

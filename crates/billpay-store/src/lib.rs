@@ -1,0 +1,238 @@
+//! BillPay's persistence. One `Store` speaks to PostgreSQL (production) or SQLite (the embedded
+//! default) through sqlx's `Any` driver, with the same SQL wherever the two dialects agree.
+//!
+//! Every operation that moves money runs in one database transaction that also writes the
+//! journal, its entries, and the caller's idempotency record, so a crash at any point leaves
+//! either all of it or none of it.
+
+mod apikeys;
+mod billers;
+mod bills;
+mod customers;
+mod idempotency;
+mod ledger;
+mod migrate;
+pub mod models;
+mod payments;
+mod rows;
+pub mod verify;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use billpay_core::Rejection;
+use billpay_core::id::Kind;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use apikeys::{ApiKeyRecord, NewApiKey, Role, hash_secret};
+pub use billers::{BillerPatch, NewBiller};
+pub use bills::{BillFilter, NewBill};
+pub use idempotency::{IdemKey, Replay, StoredResponse};
+pub use models::*;
+pub use payments::{PayTarget, PaymentFilter};
+pub use verify::{Violation, verify_ledger};
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{} not found", .0.noun())]
+    NotFound(Kind),
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// Another request with the same idempotency key committed first.
+    #[error("idempotency key already used")]
+    IdempotencyRace,
+    /// Rows of a bulk request that broke a rule; nothing was written.
+    #[error("{} row(s) refused", .0.len())]
+    RowsRejected(Vec<(usize, Rejection)>),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A page of a list, newest first. `next_cursor` is the id of the last item when more follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only says that more follow.
+    fn from_rows(mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> &str) -> Self {
+        let more = items.len() as i64 > limit;
+        items.truncate(usize::try_from(limit).unwrap_or(0));
+        let next_after = if more {
+            items.last().map(|t| id(t).to_owned())
+        } else {
+            None
+        };
+        Page { items, next_after }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Store {
+    /// Opens `url`: `postgres://…` or `sqlite://path?mode=rwc`.
+    pub async fn connect(url: &str, opts: Options) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "unsupported database URL {:?}: use postgres://… or sqlite://…",
+                redact(url)
+            )));
+        };
+        let connect = AnyConnectOptions::from_str(url)?;
+        let pool = match backend {
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(connect)
+                    .await?
+            }
+            // SQLite has one writer at a time. One connection serialises BillPay's transactions
+            // in-process, which is both correct and faster than retrying on SQLITE_BUSY.
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(30)))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(connect)
+                    .await?
+            }
+        };
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Connections open and idle, for the metrics endpoint.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Whether the database answers and every migration this build knows is applied.
+    pub async fn ready(&self) -> Result<()> {
+        let pending = migrate::pending(self).await?;
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Invalid(format!(
+                "migrations not applied: {}",
+                pending.join(", ")
+            )))
+        }
+    }
+
+    /// Applies pending migrations. Safe to run from several processes at once on PostgreSQL.
+    pub async fn migrate(&self) -> Result<Vec<String>> {
+        migrate::run(self).await
+    }
+
+    /// The raw pool, for tools and tests that inspect the database directly.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Hides the password in a database URL before it goes into a message.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Picks the statement for the store's dialect. The only differences BillPay needs are row locks,
+/// which SQLite does not have (its single writer already serialises transactions).
+macro_rules! locking {
+    ($store:expr, $sql:literal) => {
+        match $store.backend {
+            $crate::Backend::Postgres => concat!($sql, " FOR UPDATE"),
+            $crate::Backend::Sqlite => $sql,
+        }
+    };
+    ($store:expr, $sql:literal, of $table:literal) => {
+        match $store.backend {
+            $crate::Backend::Postgres => concat!($sql, " FOR UPDATE OF ", $table),
+            $crate::Backend::Sqlite => $sql,
+        }
+    };
+}
+pub(crate) use locking;
+
+fn is_unique_violation(e: &sqlx::Error, table: &str) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d.is_unique_violation() && d.message().contains(table),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,323 @@
+//! `billpay`: the BillPay runtime.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+use billpay_api::{AppState, app, demo};
+use billpay_store::{Options, Role, Store, redact, verify_ledger};
+
+#[derive(Parser)]
+#[command(
+    name = "billpay",
+    version,
+    about = "BillPay: pay utility, telecom and tax bills from a wallet, on an exact double-entry ledger."
+)]
+struct Cli {
+    /// Database URL: postgres://user@host/db, or sqlite://path?mode=rwc. Without one, BillPay
+    /// uses an embedded SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Where the embedded database and demo keys live.
+    #[arg(
+        long,
+        env = "BILLPAY_DATA_DIR",
+        default_value = ".billpay",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// Log format: json, or readable text. `auto` picks text on a terminal.
+    #[arg(long, env = "BILLPAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Auto,
+    Json,
+    Text,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        #[arg(long, env = "BILLPAY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Load demo billers, bills, customers and API keys (once; restarting adds nothing).
+        #[arg(long)]
+        demo: bool,
+        /// Most database connections (PostgreSQL).
+        #[arg(long, env = "BILLPAY_DB_MAX_CONNECTIONS", default_value_t = 16)]
+        db_max_connections: u32,
+        /// Do not apply pending migrations at start-up (run `billpay migrate` first).
+        #[arg(long)]
+        skip_migrations: bool,
+        /// Days to keep idempotency keys (at least 7).
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(7..))]
+        idempotency_retention_days: u32,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Ledger tools.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// API key tools.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Check every ledger invariant; exits 1 and lists what is broken if any fails.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create an API key and print its secret once.
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The biller a biller key speaks for.
+        #[arg(long)]
+        biller: Option<String>,
+        /// The customer a customer key speaks for.
+        #[arg(long)]
+        customer: Option<String>,
+        #[arg(long, default_value = "created with billpay apikey create")]
+        label: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Biller,
+    Customer,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_env("BILLPAY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn database_url(cli: &Cli) -> anyhow::Result<String> {
+    if let Some(url) = &cli.database_url {
+        return Ok(url.clone());
+    }
+    std::fs::create_dir_all(&cli.data_dir)
+        .with_context(|| format!("creating data directory {}", cli.data_dir.display()))?;
+    let path = cli.data_dir.join("billpay.db");
+    Ok(format!("sqlite://{}?mode=rwc", path.display()))
+}
+
+async fn open(cli: &Cli, max_connections: u32) -> anyhow::Result<Store> {
+    let url = database_url(cli)?;
+    let store = Store::connect(
+        &url,
+        Options {
+            max_connections,
+            ..Options::default()
+        },
+    )
+    .await
+    .with_context(|| format!("opening database {}", redact(&url)))?;
+    Ok(store)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Serve {
+            listen,
+            demo,
+            db_max_connections,
+            skip_migrations,
+            idempotency_retention_days,
+        } => {
+            let store = open(&cli, *db_max_connections).await?;
+            if !skip_migrations {
+                store.migrate().await.context("applying migrations")?;
+            }
+            if *demo {
+                let keys = demo::load(&store).await.context("loading demo data")?;
+                write_demo_keys(&cli.data_dir, &keys)?;
+            }
+            serve(store, *listen, *idempotency_retention_days).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = open(&cli, 2).await?;
+            let ran = store.migrate().await.context("applying migrations")?;
+            if ran.is_empty() {
+                println!("database is up to date");
+            } else {
+                println!("applied: {}", ran.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ledger {
+            command: LedgerCommand::Verify,
+        } => {
+            let store = open(&cli, 2).await?;
+            store
+                .ready()
+                .await
+                .context("the database is not migrated; run `billpay migrate`")?;
+            let violations = verify_ledger(&store).await.context("reading the ledger")?;
+            if violations.is_empty() {
+                println!("ledger ok: every invariant holds");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("ledger BROKEN: {} violation(s)", violations.len());
+                for v in &violations {
+                    println!("  - {v}");
+                }
+                Ok(ExitCode::from(1))
+            }
+        }
+        Command::Apikey {
+            command:
+                ApikeyCommand::Create {
+                    role,
+                    biller,
+                    customer,
+                    label,
+                },
+        } => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Biller => Role::Biller,
+                RoleArg::Customer => Role::Customer,
+            };
+            match (role, biller, customer) {
+                (Role::Biller, None, _) => bail!("a biller key needs --biller ID"),
+                (Role::Customer, _, None) => bail!("a customer key needs --customer ID"),
+                _ => {}
+            }
+            let store = open(&cli, 2).await?;
+            store
+                .ready()
+                .await
+                .context("the database is not migrated; run `billpay migrate`")?;
+            let key = store
+                .create_api_key(role, biller.as_deref(), customer.as_deref(), label)
+                .await?;
+            println!(
+                "{}",
+                serde_json::json!({ "id": key.record.id, "role": role.as_str(), "biller_id": key.record.biller_id,
+                    "customer_id": key.record.customer_id, "key": key.secret })
+            );
+            eprintln!("keep the key now: BillPay stores only its hash and cannot show it again");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn write_demo_keys(dir: &Path, keys: &demo::DemoKeys) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("demo-keys.json");
+    std::fs::write(&path, serde_json::to_string_pretty(keys)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "BillPay demo data loaded. API keys (also in {}):",
+        path.display()
+    );
+    println!("  admin                      {}", keys.admin);
+    for k in keys.billers.iter().chain(&keys.customers) {
+        println!("  {:<26} {}", k.id, k.key);
+    }
+    Ok(())
+}
+
+async fn serve(store: Store, listen: SocketAddr, retention_days: u32) -> anyhow::Result<()> {
+    let sweeper = tokio::spawn(sweep_idempotency_keys(store.clone(), retention_days));
+    let router = app(AppState::new(store.clone()));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(addr = %listener.local_addr()?, backend = ?store.backend(), "BillPay is serving");
+    println!("BillPay API on http://{}", listener.local_addr()?);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    sweeper.abort();
+    store.close().await;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM. In-flight requests then finish; each payment is one database
+/// transaction, so none is ever left half-written.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn sweep_idempotency_keys(store: Store, retention_days: u32) {
+    loop {
+        let cutoff =
+            time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(retention_days));
+        match store
+            .idempotency_sweep(&billpay_core::time::format_timestamp(cutoff))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "swept expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "idempotency sweep failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
