@@ -15,10 +15,18 @@ use crate::error::ApiError;
 /// The largest JSON body any endpoint takes.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// A JSON body, with the raw bytes it came from (for idempotency hashing).
+/// A JSON body, with the raw bytes it came from (for idempotency hashing). The body is parsed
+/// when it arrives but its errors are reported by `value()`, so that a handler answers 401 and
+/// 403 before it complains about the body of a request it would refuse anyway.
 pub struct ApiJson<T> {
-    pub value: T,
+    parsed: Result<T, ApiError>,
     pub raw: Bytes,
+}
+
+impl<T> ApiJson<T> {
+    pub fn value(&self) -> Result<&T, ApiError> {
+        self.parsed.as_ref().map_err(Clone::clone)
+    }
 }
 
 fn media_type(req_headers: &axum::http::HeaderMap) -> Option<String> {
@@ -79,8 +87,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
         }
         let raw = read_body(req, state, MAX_JSON_BODY).await?;
-        let value = parse_json(&raw)?;
-        Ok(ApiJson { value, raw })
+        Ok(ApiJson { parsed: parse_json(&raw), raw })
     }
 }
 

@@ -15,6 +15,7 @@ mod migrate;
 pub mod models;
 mod payments;
 mod rows;
+pub mod testing;
 pub mod verify;
 
 use std::str::FromStr;

@@ -129,7 +129,7 @@ pub async fn create_biller(
     body: ApiJson<CreateBiller>,
 ) -> Result<Response, ApiError> {
     who.require_admin()?;
-    let b = &body.value;
+    let b = body.value()?;
     check_text("name", &b.name, 200)?;
     check_text("reference_hint", &b.reference_hint, 500)?;
     if !CATEGORIES.contains(&b.category.as_str()) {
@@ -229,7 +229,7 @@ pub async fn update_biller(
 ) -> Result<axum::Json<Biller>, ApiError> {
     who.require_admin()?;
     path_id(Kind::Biller, &biller_id)?;
-    let b = body.value;
+    let b = body.value()?;
     if let Some(n) = &b.name {
         check_text("name", n, 200)?;
     }
@@ -238,8 +238,8 @@ pub async fn update_biller(
     }
     let fee = b.fee.as_ref().map(check_fee).transpose()?;
     let patch = BillerPatch {
-        name: b.name.map(|n| n.trim().to_owned()),
-        reference_hint: b.reference_hint.map(|h| h.trim().to_owned()),
+        name: b.name.as_ref().map(|n| n.trim().to_owned()),
+        reference_hint: b.reference_hint.as_ref().map(|h| h.trim().to_owned()),
         amount_rule: b.amount_rule,
         fee_fixed: fee.map(|f| f.fixed),
         fee_bps: fee.map(|f| f.bps),

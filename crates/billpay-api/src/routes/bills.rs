@@ -147,7 +147,7 @@ pub async fn create_bill(
     IdempotencyKey(key): IdempotencyKey,
     body: ApiJson<CreateBill>,
 ) -> Result<Response, ApiError> {
-    let b = &body.value;
+    let b = body.value()?;
     let biller_id = acting_biller(&who, b.biller_id.as_deref())?;
     check_bill(&b.reference, &b.customer_name, b.amount_due, &b.due_date)
         .map_err(ApiError::invalid)?;

@@ -66,7 +66,7 @@ pub async fn create_customer(
     body: ApiJson<CreateCustomer>,
 ) -> Result<Response, ApiError> {
     who.require_admin()?;
-    let c = &body.value;
+    let c = body.value()?;
     check_text("name", &c.name, 200)?;
     if let Some(e) = &c.email {
         if e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
@@ -146,10 +146,11 @@ pub async fn top_up(
 ) -> Result<Response, ApiError> {
     path_id(Kind::Customer, &customer_id)?;
     who.may_act_for_customer(&customer_id)?;
-    money::validate_amount(body.value.amount)
+    let t = body.value()?;
+    money::validate_amount(t.amount)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount", e))?;
-    let currency = check_currency(&body.value.currency)?;
-    let amount = body.value.amount;
+    let currency = check_currency(&t.currency)?;
+    let amount = t.amount;
     let store = state.store.clone();
     let fingerprint = format!("POST /v1/customers/{customer_id}/wallet/topups");
     crate::idempotent!(

@@ -92,7 +92,7 @@ pub async fn create_payment(
     IdempotencyKey(key): IdempotencyKey,
     body: ApiJson<CreatePayment>,
 ) -> Result<Response, ApiError> {
-    let b = &body.value;
+    let b = body.value()?;
     let customer_id = match (who.role(), &b.customer_id) {
         (Role::Customer, None) => who.customer().unwrap_or_default().to_owned(),
         (Role::Customer, Some(c)) if Some(c.as_str()) == who.customer() => c.clone(),
@@ -117,13 +117,13 @@ pub async fn create_payment(
     let target = match (&b.bill_id, &b.biller_id, &b.reference) {
         (Some(bill), None, None) => {
             path_id(Kind::Bill, bill)?;
-            PayTarget::Bill(bill.clone())
+            PayTarget::Bill(bill.to_owned())
         }
         (None, Some(biller), Some(reference)) => {
             path_id(Kind::Biller, biller)?;
             PayTarget::Reference {
-                biller_id: biller.clone(),
-                reference: reference.clone(),
+                biller_id: biller.to_owned(),
+                reference: reference.to_owned(),
             }
         }
         _ => {
@@ -301,10 +301,10 @@ pub async fn create_refund(
             "a customer key cannot refund; ask the biller",
         ));
     }
-    money::validate_amount(body.value.amount)
+    let b = body.value()?;
+    money::validate_amount(b.amount)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount", e))?;
-    let reason = body
-        .value
+    let reason = b
         .reason
         .clone()
         .unwrap_or_else(|| "requested".to_owned());
@@ -312,7 +312,7 @@ pub async fn create_refund(
         return Err(ApiError::invalid("reason must be at most 500 characters"));
     }
     visible_payment(&state, &who, &payment_id).await?;
-    let amount = body.value.amount;
+    let amount = b.amount;
     let store = state.store.clone();
     let fingerprint = format!("POST /v1/payments/{payment_id}/refunds");
     crate::idempotent!(
