@@ -87,7 +87,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
         }
         let raw = read_body(req, state, MAX_JSON_BODY).await?;
-        Ok(ApiJson { parsed: parse_json(&raw), raw })
+        Ok(ApiJson {
+            parsed: parse_json(&raw),
+            raw,
+        })
     }
 }
 

@@ -26,30 +26,56 @@ impl TestDb {
     }
 
     pub async fn with_options(backend: Backend, opts: Options) -> TestDb {
-        let unique = format!("bp_test_{}", ulid::Ulid::generate().to_string().to_ascii_lowercase());
+        let unique = format!(
+            "bp_test_{}",
+            ulid::Ulid::generate().to_string().to_ascii_lowercase()
+        );
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{unique}.db"));
-                (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::File(path))
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Cleanup::File(path),
+                )
             }
             Backend::Postgres => {
                 let admin_url = std::env::var(PG_ENV)
                     .unwrap_or_else(|_| panic!("{PG_ENV} is not set: run the suite with ./dev test, or point it at a PostgreSQL server"));
-                let admin = Store::connect(&admin_url, Options { max_connections: 1, ..Options::default() })
-                    .await
-                    .expect("connect to the test PostgreSQL server");
+                let admin = Store::connect(
+                    &admin_url,
+                    Options {
+                        max_connections: 1,
+                        ..Options::default()
+                    },
+                )
+                .await
+                .expect("connect to the test PostgreSQL server");
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {unique}")))
                     .execute(admin.pool())
                     .await
                     .expect("create test database");
                 admin.close().await;
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
-                (format!("{base}/{unique}"), Cleanup::Database { admin_url: admin_url.clone(), name: unique })
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                (
+                    format!("{base}/{unique}"),
+                    Cleanup::Database {
+                        admin_url: admin_url.clone(),
+                        name: unique,
+                    },
+                )
             }
         };
-        let store = Store::connect(&url, opts).await.expect("connect to the test database");
+        let store = Store::connect(&url, opts)
+            .await
+            .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
-        TestDb { store, url, cleanup }
+        TestDb {
+            store,
+            url,
+            cleanup,
+        }
     }
 }
 
@@ -65,12 +91,27 @@ impl Drop for TestDb {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop runs inside the test's runtime; a fresh one on its own thread does the async work.
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
                     rt.block_on(async move {
-                        if let Ok(admin) = Store::connect(&admin_url, Options { max_connections: 1, ..Options::default() }).await {
-                            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                                .execute(admin.pool())
-                                .await;
+                        if let Ok(admin) = Store::connect(
+                            &admin_url,
+                            Options {
+                                max_connections: 1,
+                                ..Options::default()
+                            },
+                        )
+                        .await
+                        {
+                            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .execute(admin.pool())
+                            .await;
                             admin.close().await;
                         }
                     });

@@ -304,10 +304,7 @@ pub async fn create_refund(
     let b = body.value()?;
     money::validate_amount(b.amount)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount", e))?;
-    let reason = b
-        .reason
-        .clone()
-        .unwrap_or_else(|| "requested".to_owned());
+    let reason = b.reason.clone().unwrap_or_else(|| "requested".to_owned());
     if reason.chars().count() > 500 {
         return Err(ApiError::invalid("reason must be at most 500 characters"));
     }

@@ -54,8 +54,18 @@ impl Resp {
     }
     /// Asserts a problem document with this status and code, and returns it.
     pub fn problem(&self, status: u16, code: &str) -> Value {
-        assert_eq!(self.status.as_u16(), status, "expected {status} {code}, got {}: {}", self.status, self.text);
-        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "expected {status} {code}, got {}: {}",
+            self.status,
+            self.text
+        );
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         assert_eq!(ct, "application/problem+json", "problem content type");
         let v = self.json();
         assert_eq!(v["code"], code, "{}", self.text);
@@ -73,18 +83,31 @@ impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         let db = TestDb::new(backend).await;
         demo::load(&db.store).await.expect("demo data");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let router = app(AppState::new(db.store.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await });
-        TestApp { base, http: reqwest::Client::new(), db }
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            db,
+        }
     }
 
     pub fn store(&self) -> &Store {
         &self.db.store
     }
 
-    pub async fn raw(&self, method: Method, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Resp {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(k) = key {
             req = req.bearer_auth(k);
@@ -96,7 +119,11 @@ impl TestApp {
             req = req.body(b);
         }
         let resp = req.send().await.expect("request");
-        Resp { status: resp.status(), headers: resp.headers().clone(), text: resp.text().await.expect("body") }
+        Resp {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            text: resp.text().await.expect("body"),
+        }
     }
 
     pub async fn get(&self, path: &str, key: &str) -> Resp {
@@ -104,7 +131,14 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, key: &str, body: Value) -> Resp {
-        self.raw(Method::POST, path, Some(key), &[("content-type", "application/json")], Some(body.to_string().into_bytes())).await
+        self.raw(
+            Method::POST,
+            path,
+            Some(key),
+            &[("content-type", "application/json")],
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     pub async fn post_idem(&self, path: &str, key: &str, idem: &str, body: Value) -> Resp {
@@ -112,7 +146,10 @@ impl TestApp {
             Method::POST,
             path,
             Some(key),
-            &[("content-type", "application/json"), ("idempotency-key", idem)],
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", idem),
+            ],
             Some(body.to_string().into_bytes()),
         )
         .await
@@ -120,22 +157,44 @@ impl TestApp {
 
     /// The id of the one open bill with `reference` at `biller`.
     pub async fn bill_id(&self, biller: &str, reference: &str) -> String {
-        let r = self.get(&format!("/v1/bills/lookup?biller_id={biller}&reference={reference}"), ADMIN).await.ok(200);
+        let r = self
+            .get(
+                &format!("/v1/bills/lookup?biller_id={biller}&reference={reference}"),
+                ADMIN,
+            )
+            .await
+            .ok(200);
         r["data"][0]["id"].as_str().expect("bill").to_owned()
     }
 
     pub async fn balance(&self, customer: &str, currency: &str) -> i64 {
-        let w = self.get(&format!("/v1/customers/{customer}/wallet"), ADMIN).await.ok(200);
-        w["balances"].as_array().expect("balances").iter().find(|b| b["currency"] == currency).map_or(0, |b| b["balance"].as_i64().expect("i64"))
+        let w = self
+            .get(&format!("/v1/customers/{customer}/wallet"), ADMIN)
+            .await
+            .ok(200);
+        w["balances"]
+            .as_array()
+            .expect("balances")
+            .iter()
+            .find(|b| b["currency"] == currency)
+            .map_or(0, |b| b["balance"].as_i64().expect("i64"))
     }
 
     pub async fn assert_ledger_ok(&self) {
-        let v = billpay_store::verify_ledger(self.store()).await.expect("verify");
+        let v = billpay_store::verify_ledger(self.store())
+            .await
+            .expect("verify");
         assert!(v.is_empty(), "ledger invariants broken: {v:?}");
     }
 
     /// Creates a biller with the given rule and fee, and a bill at it; returns (biller, bill).
-    pub async fn biller_with_bill(&self, rule: &str, fee: Value, currency: &str, amount_due: i64) -> (String, String) {
+    pub async fn biller_with_bill(
+        &self,
+        rule: &str,
+        fee: Value,
+        currency: &str,
+        amount_due: i64,
+    ) -> (String, String) {
         let b = self
             .post(
                 "/v1/billers",
