@@ -181,18 +181,31 @@ fn next_rand(state: &mut u64) -> u64 {
     *state
 }
 
-/// Runs `clients` concurrent clients, client i paying from customer i, for at most `duration`
-/// and `max_requests` requests in all, or until `stop` is set.
+/// How hard and how long to push.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub clients: usize,
+    pub duration: Duration,
+    pub max_requests: u64,
+    /// Prefix of every Idempotency-Key, so that runs do not collide.
+    pub run_id: String,
+}
+
+/// Runs `plan.clients` concurrent clients, client i paying from customer i, for at most
+/// `plan.duration` and `plan.max_requests` requests in all, or until `stop` is set.
 pub async fn pay_load(
     base: &str,
     admin: &str,
     fixture: &Fixture,
-    clients: usize,
-    duration: Duration,
-    max_requests: u64,
-    run_id: &str,
+    plan: &Plan,
     stop: Arc<AtomicBool>,
 ) -> (Vec<Attempt>, f64) {
+    let Plan {
+        clients,
+        duration,
+        max_requests,
+        ref run_id,
+    } = *plan;
     let http = client();
     let issued = Arc::new(AtomicU64::new(0));
     let fixture = Arc::new(fixture.clone());

@@ -70,10 +70,12 @@ async fn main() -> anyhow::Result<()> {
                 &cli.url,
                 &cli.admin_key,
                 &f,
-                clients,
-                Duration::from_secs(seconds),
-                max_requests,
-                &run_id,
+                &billpay_loadgen::Plan {
+                    clients,
+                    duration: Duration::from_secs(seconds),
+                    max_requests,
+                    run_id,
+                },
                 Arc::new(AtomicBool::new(false)),
             )
             .await;

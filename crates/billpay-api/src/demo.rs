@@ -141,8 +141,11 @@ const BILLERS: &[DemoBiller] = &[
     },
 ];
 
-/// (id, name, email, key, [(currency, top-up)])
-const CUSTOMERS: &[(&str, &str, &str, &str, &[(&str, i64)])] = &[
+/// (currency, top-up in minor units)
+type Funding = &'static [(&'static str, i64)];
+
+/// (id, name, email, key, funding)
+const CUSTOMERS: &[(&str, &str, &str, &str, Funding)] = &[
     (
         "cus_demo_ana",
         "Ana Gómez",

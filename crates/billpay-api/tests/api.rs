@@ -1,5 +1,7 @@
 //! The behaviour suite: every test runs against SQLite and against PostgreSQL.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{ADMIN, ANA, ENERGIA, LUIS, TestApp};

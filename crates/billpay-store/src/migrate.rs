@@ -20,7 +20,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.
-const LOCK_KEY: i64 = 0x0b11_9a7;
+const LOCK_KEY: i64 = 0x00b1_19a7;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS billpay_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";

@@ -2,6 +2,8 @@
 //! never break a ledger invariant, and every wallet holds exactly what the successful operations
 //! say it should.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 
 use billpay_core::biller::AmountRule;

@@ -4,6 +4,8 @@
 //! every request is retried with its key: each one acknowledged with a 201 replays the same
 //! payment, and each one whose answer was lost completes exactly once.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,10 +50,10 @@ async fn start(db_url: &str, data_dir: &std::path::Path, port: u16) -> Server {
     let http = reqwest::Client::new();
     let t = Instant::now();
     loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
-            if r.status() == 200 {
-                break;
-            }
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+        {
+            break;
         }
         assert!(
             t.elapsed() < Duration::from_secs(30),
@@ -60,6 +62,15 @@ async fn start(db_url: &str, data_dir: &std::path::Path, port: u16) -> Server {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Server { child, base }
+}
+
+fn plan(clients: usize, run_id: &str) -> billpay_loadgen::Plan {
+    billpay_loadgen::Plan {
+        clients,
+        duration: Duration::from_secs(20),
+        max_requests: 50_000,
+        run_id: run_id.to_owned(),
+    }
 }
 
 fn verify(db_url: &str) -> (bool, String) {
@@ -86,17 +97,7 @@ async fn crash_and_recover(backend: Backend) {
     let load = {
         let (base, fixture, stop) = (server.base.clone(), fixture.clone(), stop.clone());
         tokio::spawn(async move {
-            billpay_loadgen::pay_load(
-                &base,
-                ADMIN,
-                &fixture,
-                8,
-                Duration::from_secs(20),
-                50_000,
-                "crash",
-                stop,
-            )
-            .await
+            billpay_loadgen::pay_load(&base, ADMIN, &fixture, &plan(8, "crash"), stop).await
         })
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -169,17 +170,7 @@ async fn sigterm_finishes_in_flight_requests() {
     let load = {
         let (base, fixture, stop) = (server.base.clone(), fixture.clone(), stop.clone());
         tokio::spawn(async move {
-            billpay_loadgen::pay_load(
-                &base,
-                ADMIN,
-                &fixture,
-                4,
-                Duration::from_secs(20),
-                50_000,
-                "term",
-                stop,
-            )
-            .await
+            billpay_loadgen::pay_load(&base, ADMIN, &fixture, &plan(4, "term"), stop).await
         })
     };
     tokio::time::sleep(Duration::from_millis(800)).await;

@@ -68,12 +68,12 @@ pub async fn create_customer(
     who.require_admin()?;
     let c = body.value()?;
     check_text("name", &c.name, 200)?;
-    if let Some(e) = &c.email {
-        if e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
-            return Err(ApiError::invalid(format!(
-                "email {e:?} is not an email address"
-            )));
-        }
+    if let Some(e) = &c.email
+        && (e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@'))
+    {
+        return Err(ApiError::invalid(format!(
+            "email {e:?} is not an email address"
+        )));
     }
     let (name, email) = (c.name.trim().to_owned(), c.email.clone());
     let store = state.store.clone();

@@ -89,13 +89,13 @@ pub async fn list_journals(
     who.require_admin()?;
     let limit = page_limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref(), Kind::Journal)?;
-    if let Some(a) = &q.account_id {
-        if !id::is_valid(Kind::Account, a) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!("account_id {a:?} is not an account id"),
-            ));
-        }
+    if let Some(a) = &q.account_id
+        && !id::is_valid(Kind::Account, a)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("account_id {a:?} is not an account id"),
+        ));
     }
     Ok(axum::Json(
         state

@@ -1,6 +1,7 @@
 //! Spawns the real application on a loopback port against a fresh database, and talks to it over
 //! HTTP like any client.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
 
 use billpay_api::{AppState, app, demo};
 use billpay_store::testing::TestDb;
