@@ -73,19 +73,11 @@ async fn post(
     let resp = req.send().await?;
     let status = resp.status().as_u16();
     let text = resp.text().await?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
 }
 
 /// Creates a biller that takes any amount, `bills` bills at it, and `customers` funded customers.
-pub async fn setup(
-    base: &str,
-    admin: &str,
-    bills: usize,
-    customers: usize,
-) -> anyhow::Result<Fixture> {
+pub async fn setup(base: &str, admin: &str, bills: usize, customers: usize) -> anyhow::Result<Fixture> {
     let http = client();
     let (s, biller) = post(
         &http,
@@ -108,10 +100,7 @@ pub async fn setup(
         let n = (bills - next).min(10_000);
         let mut csv = String::from("reference,customer_name,amount_due,due_date\n");
         for i in next..next + n {
-            csv.push_str(&format!(
-                "{:09},Load Customer,1000000000,2030-12-31\n",
-                100_000_000 + i
-            ));
+            csv.push_str(&format!("{:09},Load Customer,1000000000,2030-12-31\n", 100_000_000 + i));
         }
         let (s, out) = post(
             &http,
@@ -227,7 +216,10 @@ pub async fn pay_load(
             let customer = &fixture.customers[c % fixture.customers.len()];
             let mut i = 0u64;
             while start.elapsed() < duration && !stop.load(Ordering::Relaxed) && issued.fetch_add(1, Ordering::Relaxed) < max_requests {
-                let bill = &fixture.bills[usize::try_from(next_rand(&mut seed) % fixture.bills.len() as u64).unwrap_or(0)];
+                // Each client pays its own share of the bills, as each customer pays their own.
+                let share = (fixture.bills.len() / clients).max(1);
+                let pick = c * share + usize::try_from(next_rand(&mut seed) % share as u64).unwrap_or(0);
+                let bill = &fixture.bills[pick % fixture.bills.len()];
                 let key = format!("{run_id}-{c}-{i}");
                 i += 1;
                 let body = json!({"bill_id": bill, "amount": 100 + (next_rand(&mut seed) % 900) as i64, "currency": "COP", "customer_id": customer});
@@ -253,11 +245,7 @@ pub async fn pay_load(
 }
 
 pub fn summarize(attempts: &[Attempt], seconds: f64) -> Summary {
-    let mut ok: Vec<u64> = attempts
-        .iter()
-        .filter(|a| a.status == 201)
-        .map(|a| a.micros)
-        .collect();
+    let mut ok: Vec<u64> = attempts.iter().filter(|a| a.status == 201).map(|a| a.micros).collect();
     ok.sort_unstable();
     let pct = |p: f64| -> f64 {
         if ok.is_empty() {

@@ -49,14 +49,9 @@ enum Cmd {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Setup {
-            bills,
-            customers,
-            out,
-        } => {
+        Cmd::Setup { bills, customers, out } => {
             let f = billpay_loadgen::setup(&cli.url, &cli.admin_key, bills, customers).await?;
-            std::fs::write(&out, serde_json::to_string(&f)?)
-                .with_context(|| format!("writing {}", out.display()))?;
+            std::fs::write(&out, serde_json::to_string(&f)?).with_context(|| format!("writing {}", out.display()))?;
         }
         Cmd::Pay {
             fixture,

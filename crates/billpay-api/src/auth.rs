@@ -85,28 +85,18 @@ fn unauthenticated(code: &str, detail: &str) -> ApiError {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            unauthenticated(
-                "unauthenticated",
-                "send an API key as `Authorization: Bearer <key>`",
-            )
-        })?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| unauthenticated("unauthenticated", "send an API key as `Authorization: Bearer <key>`"))?;
         let secret = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|s| !s.is_empty() && s.len() <= 200)
-            .ok_or_else(|| {
-                unauthenticated(
-                    "unauthenticated",
-                    "the Authorization header must be `Bearer <key>`",
-                )
-            })?;
+            .ok_or_else(|| unauthenticated("unauthenticated", "the Authorization header must be `Bearer <key>`"))?;
         let hash = hash_secret(secret);
         if let Some(rec) = state.keys.get(&hash) {
             return Ok(Principal(rec));
@@ -116,10 +106,7 @@ impl FromRequestParts<AppState> for Principal {
                 state.keys.put(hash, rec.clone());
                 Ok(Principal(rec))
             }
-            None => Err(unauthenticated(
-                "invalid_api_key",
-                "the API key is not valid",
-            )),
+            None => Err(unauthenticated("invalid_api_key", "the API key is not valid")),
         }
     }
 }

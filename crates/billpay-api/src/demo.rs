@@ -50,20 +50,8 @@ const BILLERS: &[DemoBiller] = &[
         fee: (150000, 0, FeePayer::Customer),
         key: "bpk_demo_biller_energia",
         bills: &[
-            (
-                "1002003001",
-                "Ana Gómez",
-                Some("cus_demo_ana"),
-                18_550_000,
-                12,
-            ),
-            (
-                "1002003002",
-                "Luis Pérez",
-                Some("cus_demo_luis"),
-                9_230_000,
-                5,
-            ),
+            ("1002003001", "Ana Gómez", Some("cus_demo_ana"), 18_550_000, 12),
+            ("1002003002", "Luis Pérez", Some("cus_demo_luis"), 9_230_000, 5),
             ("1002003003", "Marta Ruiz", None, 12_000_000, -3),
         ],
     },
@@ -78,13 +66,7 @@ const BILLERS: &[DemoBiller] = &[
         fee: (0, 50, FeePayer::Biller),
         key: "bpk_demo_biller_acueducto",
         bills: &[
-            (
-                "AC-100200",
-                "Ana Gómez",
-                Some("cus_demo_ana"),
-                7_420_000,
-                20,
-            ),
+            ("AC-100200", "Ana Gómez", Some("cus_demo_ana"), 7_420_000, 20),
             ("AC-100201", "Luis Pérez", None, 6_100_000, 9),
         ],
     },
@@ -112,13 +94,7 @@ const BILLERS: &[DemoBiller] = &[
         key: "bpk_demo_biller_telco",
         bills: &[
             ("300-1234567", "Ana Gómez", Some("cus_demo_ana"), 4_599, 7),
-            (
-                "310-7654321",
-                "John Carter",
-                Some("cus_demo_john"),
-                8_950,
-                4,
-            ),
+            ("310-7654321", "John Carter", Some("cus_demo_john"), 8_950, 4),
         ],
     },
     DemoBiller {
@@ -131,13 +107,7 @@ const BILLERS: &[DemoBiller] = &[
         rule: AmountRule::Exact,
         fee: (0, 0, FeePayer::Customer),
         key: "bpk_demo_biller_predial",
-        bills: &[(
-            "PRED-2026-00042",
-            "Luis Pérez",
-            Some("cus_demo_luis"),
-            98_700_000,
-            30,
-        )],
+        bills: &[("PRED-2026-00042", "Luis Pérez", Some("cus_demo_luis"), 98_700_000, 30)],
     },
 ];
 
@@ -191,13 +161,7 @@ pub async fn load(store: &Store) -> Result<DemoKeys, StoreError> {
             }
         }
         store
-            .insert_api_key(
-                key.to_owned(),
-                Role::Customer,
-                None,
-                Some(id),
-                "demo customer",
-            )
+            .insert_api_key(key.to_owned(), Role::Customer, None, Some(id), "demo customer")
             .await?;
         keys.customers.push(DemoKey {
             id: id.to_owned(),
@@ -219,34 +183,22 @@ pub async fn load(store: &Store) -> Result<DemoKeys, StoreError> {
                 fee_bps: b.fee.1,
                 fee_payer: b.fee.2,
             };
-            store
-                .create_biller_with_id(b.id.to_owned(), new, None)
-                .await?;
+            store.create_biller_with_id(b.id.to_owned(), new, None).await?;
             let bills: Vec<NewBill> = b
                 .bills
                 .iter()
-                .map(
-                    |&(reference, customer, customer_id, amount, days)| NewBill {
-                        reference: reference.to_owned(),
-                        customer_name: customer.to_owned(),
-                        customer_id: customer_id.map(str::to_owned),
-                        amount_due: amount,
-                        due_date: billpay_core::time::format_date(
-                            today + time::Duration::days(days),
-                        ),
-                    },
-                )
+                .map(|&(reference, customer, customer_id, amount, days)| NewBill {
+                    reference: reference.to_owned(),
+                    customer_name: customer.to_owned(),
+                    customer_id: customer_id.map(str::to_owned),
+                    amount_due: amount,
+                    due_date: billpay_core::time::format_date(today + time::Duration::days(days)),
+                })
                 .collect();
             store.create_bills(b.id, &bills, |ids| ids, None).await?;
         }
         store
-            .insert_api_key(
-                b.key.to_owned(),
-                Role::Biller,
-                Some(b.id),
-                None,
-                "demo biller",
-            )
+            .insert_api_key(b.key.to_owned(), Role::Biller, Some(b.id), None, "demo biller")
             .await?;
         keys.billers.push(DemoKey {
             id: b.id.to_owned(),

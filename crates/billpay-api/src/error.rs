@@ -131,6 +131,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(kind) => ApiError::not_found(kind.noun()),
             StoreError::Rejected(r) => r.into(),
             StoreError::Invalid(msg) => ApiError::invalid(msg),
+            StoreError::Contention => ApiError::new(
+                StatusCode::CONFLICT,
+                "bill_busy",
+                "other payments to this bill kept changing it; retry with the same Idempotency-Key",
+            ),
             StoreError::RowsRejected(rows) => crate::routes::bills::rows_error(
                 rows.into_iter()
                     .map(|(i, r)| ItemError {

@@ -33,21 +33,11 @@ fn media_type(req_headers: &axum::http::HeaderMap) -> Option<String> {
     req_headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
 /// Reads a body, mapping the size limit to 413.
-pub async fn read_body<S: Send + Sync>(
-    req: Request,
-    state: &S,
-    max: usize,
-) -> Result<Bytes, ApiError> {
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S, max: usize) -> Result<Bytes, ApiError> {
     let bytes = Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large(max)
@@ -103,10 +93,9 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Syntax
             | serde_json::error::Category::Eof
-            | serde_json::error::Category::Io => ApiError::bad_request(
-                "malformed_json",
-                format!("the body is not valid JSON: {inner}"),
-            ),
+            | serde_json::error::Category::Io => {
+                ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}"))
+            }
             serde_json::error::Category::Data => {
                 let at = if path == "." {
                     String::new()

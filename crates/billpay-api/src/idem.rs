@@ -38,10 +38,8 @@ fn replay_response(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = if status.is_success() {
         let mut r = (status, stored.body).into_response();
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         r
     } else {
         problem_response(status, stored.body)
@@ -53,10 +51,8 @@ fn replay_response(stored: StoredResponse) -> Response {
 
 fn json_response(status: StatusCode, body: String) -> Response {
     let mut r = (status, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -66,12 +62,6 @@ fn reused() -> ApiError {
         "idempotency_key_reused",
         "this Idempotency-Key was already used with a different request; use a new key for a new request",
     )
-}
-
-/// What `begin` found: an answer to replay, or the go-ahead to run the operation once.
-pub enum Begun<'a, T> {
-    Replayed(Response),
-    Run(Ctx<'a, T>),
 }
 
 type Render<T> = Box<dyn Fn(&T) -> (u16, String) + Send + Sync>;
@@ -85,28 +75,23 @@ pub struct Ctx<'a, T> {
     _guard: Option<InFlightGuard<'a>>,
 }
 
-/// Checks a request's idempotency key before it runs.
+/// Marks a request's idempotency key as in flight before it runs.
 pub async fn begin<'a, T: Serialize + 'static>(
     state: &'a AppState,
     who: &Principal,
     key: Option<String>,
     fingerprint: (&str, &[u8]),
     status: StatusCode,
-) -> Result<Begun<'a, T>, ApiError> {
-    let render: Render<T> = Box::new(move |t: &T| {
-        (
-            status.as_u16(),
-            serde_json::to_string(t).unwrap_or_default(),
-        )
-    });
+) -> Result<Ctx<'a, T>, ApiError> {
+    let render: Render<T> = Box::new(move |t: &T| (status.as_u16(), serde_json::to_string(t).unwrap_or_default()));
     let Some(key) = key else {
-        return Ok(Begun::Run(Ctx {
+        return Ok(Ctx {
             state,
             idem: None,
             status,
             render,
             _guard: None,
-        }));
+        });
     };
     let entry = (who.key_id().to_owned(), key.clone());
     let inserted = state
@@ -137,24 +122,16 @@ pub async fn begin<'a, T: Serialize + 'static>(
         request_hash: hex::encode(h.finalize()),
     };
 
-    if let Some(stored) = state
-        .store
-        .idempotency_get(&idem.api_key_id, &idem.key)
-        .await?
-    {
-        return if stored.request_hash == idem.request_hash {
-            Ok(Begun::Replayed(replay_response(stored)))
-        } else {
-            Err(reused())
-        };
-    }
-    Ok(Begun::Run(Ctx {
+    // No look-up here: the effect's transaction inserts the key's record, so a used key shows up
+    // as a unique violation (or as a refusal) and is looked up only then. A new key, the common
+    // case, costs no extra round trip.
+    Ok(Ctx {
         state,
         idem: Some(idem),
         status,
         render,
         _guard: Some(guard),
-    }))
+    })
 }
 
 impl<T> Ctx<'_, T> {
@@ -173,27 +150,31 @@ impl<T> Ctx<'_, T> {
         };
         match result {
             Ok(value) => Ok(json_response(self.status, (self.render)(&value).1)),
-            Err(StoreError::IdempotencyRace) => match self
-                .state
-                .store
-                .idempotency_get(&idem.api_key_id, &idem.key)
-                .await?
-            {
-                Some(stored) if stored.request_hash == idem.request_hash => {
-                    Ok(replay_response(stored))
+            Err(StoreError::IdempotencyRace) => {
+                match self.state.store.idempotency_get(&idem.api_key_id, &idem.key).await? {
+                    Some(stored) if stored.request_hash == idem.request_hash => Ok(replay_response(stored)),
+                    Some(_) => Err(reused()),
+                    None => Err(StoreError::IdempotencyRace.into()),
                 }
-                Some(_) => Err(reused()),
-                None => Err(StoreError::IdempotencyRace.into()),
-            },
+            }
             Err(e) => {
                 let err = ApiError::from(e);
-                if err.is_decision() {
-                    self.state
-                        .store
-                        .idempotency_put(idem, err.status.as_u16(), &err.body())
-                        .await?;
+                if !err.is_decision() {
+                    return Err(err);
                 }
-                Err(err)
+                // Refused: either the key was used before (answer as then), or this refusal is
+                // the key's first answer and is kept for its retries.
+                match self.state.store.idempotency_get(&idem.api_key_id, &idem.key).await? {
+                    Some(stored) if stored.request_hash == idem.request_hash => Ok(replay_response(stored)),
+                    Some(_) => Err(reused()),
+                    None => {
+                        self.state
+                            .store
+                            .idempotency_put(idem, err.status.as_u16(), &err.body())
+                            .await?;
+                        Err(err)
+                    }
+                }
             }
         }
     }
@@ -204,13 +185,9 @@ impl<T> Ctx<'_, T> {
 #[macro_export]
 macro_rules! idempotent {
     ($state:expr, $who:expr, $key:expr, $fingerprint:expr, $status:expr, |$r:ident| $call:expr) => {{
-        match $crate::idem::begin(&$state, &$who, $key, $fingerprint, $status).await? {
-            $crate::idem::Begun::Replayed(resp) => Ok(resp),
-            $crate::idem::Begun::Run(ctx) => {
-                let $r = ctx.replay();
-                let result = $call;
-                ctx.finish(result).await
-            }
-        }
+        let ctx = $crate::idem::begin(&$state, &$who, $key, $fingerprint, $status).await?;
+        let $r = ctx.replay();
+        let result = $call;
+        ctx.finish(result).await
     }};
 }

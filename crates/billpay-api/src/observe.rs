@@ -10,9 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -26,9 +24,7 @@ pub fn install_metrics() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Suffix("duration_seconds".into()),
-                    &[
-                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                    ],
+                    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
                 )
                 .map(|b| b.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
@@ -73,8 +69,7 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), state.store.ready()).await {
         Ok(Ok(())) => "ready".into_response(),
-        Ok(Err(e)) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string())
-            .into_response(),
+        Ok(Err(e)) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string()).into_response(),
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
@@ -140,8 +135,7 @@ impl MakeRequestId for MakeId {
 }
 
 /// Gives every request an `X-Request-Id` (keeping a client's own) and echoes it back.
-pub fn request_id_layers()
--> tower::layer::util::Stack<PropagateRequestIdLayer, SetRequestIdLayer<MakeId>> {
+pub fn request_id_layers() -> tower::layer::util::Stack<PropagateRequestIdLayer, SetRequestIdLayer<MakeId>> {
     let name = HeaderName::from_static("x-request-id");
     // The outer layer sets the id first; the inner one copies it onto the response.
     tower::layer::util::Stack::new(

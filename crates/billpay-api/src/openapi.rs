@@ -43,18 +43,13 @@ impl Modify for Common {
                 .content(
                     "application/problem+json",
                     ContentBuilder::new()
-                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                            "Problem",
-                        ))))
+                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem"))))
                         .build(),
                 )
                 .build()
         };
         let errors = [
-            (
-                "400",
-                "malformed request: bad JSON, query, cursor or header",
-            ),
+            ("400", "malformed request: bad JSON, query, cursor or header"),
             ("401", "missing or invalid API key"),
             ("403", "the key's role may not do this"),
             ("404", "no such resource, or not visible to this key"),
@@ -73,10 +68,7 @@ impl Modify for Common {
             if !path.starts_with("/v1/") {
                 continue;
             }
-            for op in [&mut item.get, &mut item.post, &mut item.patch]
-                .into_iter()
-                .flatten()
-            {
+            for op in [&mut item.get, &mut item.post, &mut item.patch].into_iter().flatten() {
                 for (code, desc) in errors {
                     op.responses
                         .responses

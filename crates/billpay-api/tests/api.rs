@@ -8,20 +8,15 @@ use common::{ADMIN, ANA, ENERGIA, LUIS, TestApp};
 use reqwest::Method;
 use serde_json::json;
 
-both!(
-    pays_a_bill_by_reference_end_to_end,
-    |app: TestApp| async move {
-        let before = app.balance("cus_demo_ana", "COP").await;
-        let found = app
-            .get(
-                "/v1/bills/lookup?biller_id=blr_demo_energia&reference=1002003001",
-                ANA,
-            )
-            .await
-            .ok(200);
-        assert_eq!(found["data"][0]["amount_outstanding"], 18_550_000);
+both!(pays_a_bill_by_reference_end_to_end, |app: TestApp| async move {
+    let before = app.balance("cus_demo_ana", "COP").await;
+    let found = app
+        .get("/v1/bills/lookup?biller_id=blr_demo_energia&reference=1002003001", ANA)
+        .await
+        .ok(200);
+    assert_eq!(found["data"][0]["amount_outstanding"], 18_550_000);
 
-        let pay = app
+    let pay = app
         .post_idem(
             "/v1/payments",
             ANA,
@@ -30,83 +25,68 @@ both!(
         )
         .await
         .ok(201);
-        // Energía charges a fixed 1,500.00 COP fee to the customer.
-        assert_eq!(pay["fee"], 150_000);
-        assert_eq!(pay["total_debited"], 18_700_000);
-        let conf = pay["confirmation_number"].as_str().unwrap();
-        assert!(conf.starts_with("BP-") && conf.len() == 12);
-        assert_eq!(
-            app.balance("cus_demo_ana", "COP").await,
-            before - 18_700_000
-        );
+    // Energía charges a fixed 1,500.00 COP fee to the customer.
+    assert_eq!(pay["fee"], 150_000);
+    assert_eq!(pay["total_debited"], 18_700_000);
+    let conf = pay["confirmation_number"].as_str().unwrap();
+    assert!(conf.starts_with("BP-") && conf.len() == 12);
+    assert_eq!(app.balance("cus_demo_ana", "COP").await, before - 18_700_000);
 
-        let bill = app
-            .get(
-                &format!("/v1/bills/{}", pay["bill_id"].as_str().unwrap()),
-                ANA,
-            )
-            .await
-            .ok(200);
-        assert_eq!(bill["status"], "paid");
-        assert_eq!(bill["amount_outstanding"], 0);
+    let bill = app
+        .get(&format!("/v1/bills/{}", pay["bill_id"].as_str().unwrap()), ANA)
+        .await
+        .ok(200);
+    assert_eq!(bill["status"], "paid");
+    assert_eq!(bill["amount_outstanding"], 0);
 
-        let pid = pay["id"].as_str().unwrap();
-        let receipt = app
-            .get(&format!("/v1/payments/{pid}/receipt"), ANA)
-            .await
-            .ok(200);
-        assert_eq!(receipt["biller_name"], "Energía del Valle");
-        assert_eq!(receipt["payment"]["confirmation_number"], conf);
-        let html = app
-            .raw(
-                Method::GET,
-                &format!("/v1/payments/{pid}/receipt"),
-                Some(ANA),
-                &[("accept", "text/html")],
-                None,
-            )
-            .await;
-        assert_eq!(html.status, 200);
-        assert!(
-            html.headers["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
-        assert!(
-            html.text.contains(conf)
-                && html.text.contains("COP 185,500.00")
-                && html.text.contains("COP 187,000.00")
-        );
-
-        // The biller sees the payment; another customer does not.
-        let listed = app.get("/v1/payments", ENERGIA).await.ok(200);
-        assert_eq!(listed["data"].as_array().unwrap().len(), 1);
-        app.get(&format!("/v1/payments/{pid}"), LUIS)
-            .await
-            .problem(404, "payment_not_found");
-        assert_eq!(
-            app.get("/v1/payments", LUIS).await.ok(200)["data"]
-                .as_array()
-                .unwrap()
-                .len(),
-            0
-        );
-
-        // Paying it again is refused.
-        app.post(
-            "/v1/payments",
-            ANA,
-            json!({"bill_id": pay["bill_id"], "amount": 100, "currency": "COP"}),
+    let pid = pay["id"].as_str().unwrap();
+    let receipt = app.get(&format!("/v1/payments/{pid}/receipt"), ANA).await.ok(200);
+    assert_eq!(receipt["biller_name"], "Energía del Valle");
+    assert_eq!(receipt["payment"]["confirmation_number"], conf);
+    let html = app
+        .raw(
+            Method::GET,
+            &format!("/v1/payments/{pid}/receipt"),
+            Some(ANA),
+            &[("accept", "text/html")],
+            None,
         )
+        .await;
+    assert_eq!(html.status, 200);
+    assert!(html.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(html.text.contains(conf) && html.text.contains("COP 185,500.00") && html.text.contains("COP 187,000.00"));
+
+    // The biller sees the payment; another customer does not.
+    let listed = app.get("/v1/payments", ENERGIA).await.ok(200);
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    app.get(&format!("/v1/payments/{pid}"), LUIS)
         .await
-        .problem(409, "bill_already_paid");
-        app.post("/v1/payments", ANA, json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 100, "currency": "COP"}))
-        .await
-        .problem(409, "bill_already_paid");
-        app.assert_ledger_ok().await;
-    }
-);
+        .problem(404, "payment_not_found");
+    assert_eq!(
+        app.get("/v1/payments", LUIS).await.ok(200)["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // Paying it again is refused.
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"bill_id": pay["bill_id"], "amount": 100, "currency": "COP"}),
+    )
+    .await
+    .problem(409, "bill_already_paid");
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 100, "currency": "COP"}),
+    )
+    .await
+    .problem(409, "bill_already_paid");
+    app.assert_ledger_ok().await;
+});
 
 both!(idempotency_follows_stripe, |app: TestApp| async move {
     let body = json!({"biller_id": "blr_demo_telco", "reference": "300-1234567", "amount": 1000, "currency": "USD"});
@@ -153,10 +133,7 @@ both!(idempotency_follows_stripe, |app: TestApp| async move {
         Method::POST,
         "/v1/payments",
         Some(ANA),
-        &[
-            ("content-type", "application/json"),
-            ("idempotency-key", ""),
-        ],
+        &[("content-type", "application/json"), ("idempotency-key", "")],
         Some(b"{}".to_vec()),
     )
     .await
@@ -199,144 +176,139 @@ both!(
             created.iter().all(|t| t == &created[0]),
             "every 201 is identical to the first"
         );
-        let payments = app
-            .get(&format!("/v1/payments?bill_id={bill}"), ADMIN)
-            .await
-            .ok(200);
-        assert_eq!(
-            payments["data"].as_array().unwrap().len(),
-            1,
-            "exactly one payment"
-        );
-        let journal = payments["data"][0]["journal_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let j = app
-            .get(&format!("/v1/ledger/journals/{journal}"), ADMIN)
-            .await
-            .ok(200);
+        let payments = app.get(&format!("/v1/payments?bill_id={bill}"), ADMIN).await.ok(200);
+        assert_eq!(payments["data"].as_array().unwrap().len(), 1, "exactly one payment");
+        let journal = payments["data"][0]["journal_id"].as_str().unwrap().to_owned();
+        let j = app.get(&format!("/v1/ledger/journals/{journal}"), ADMIN).await.ok(200);
         assert_eq!(j["entries"].as_array().unwrap().len(), 3);
         assert_eq!(app.balance("cus_demo_ana", "COP").await, before - 5_010);
         app.assert_ledger_ok().await;
     }
 );
 
-both!(
-    business_rules_have_their_own_codes,
-    |app: TestApp| async move {
-        // Exact-amount biller refuses a partial payment.
-        app.post("/v1/payments", ANA, json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 100, "currency": "COP"}))
-        .await
-        .problem(422, "amount_not_allowed");
-        // Reference that breaks the biller's format, with the hint in the message.
-        let p = app
-        .post("/v1/payments", ANA, json!({"biller_id": "blr_demo_energia", "reference": "12AB", "amount": 100, "currency": "COP"}))
+both!(business_rules_have_their_own_codes, |app: TestApp| async move {
+    // Exact-amount biller refuses a partial payment.
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 100, "currency": "COP"}),
+    )
+    .await
+    .problem(422, "amount_not_allowed");
+    // Reference that breaks the biller's format, with the hint in the message.
+    let p = app
+        .post(
+            "/v1/payments",
+            ANA,
+            json!({"biller_id": "blr_demo_energia", "reference": "12AB", "amount": 100, "currency": "COP"}),
+        )
         .await
         .problem(422, "reference_invalid");
-        assert!(
-            p["detail"]
-                .as_str()
-                .unwrap()
-                .contains("10-digit account number")
-        );
-        // Wrong currency.
-        app.post("/v1/payments", ANA, json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 18_550_000, "currency": "USD"}))
-        .await
-        .problem(422, "currency_mismatch");
-        // Another customer's bill is invisible.
-        let luis_bill = app.bill_id("blr_demo_energia", "1002003002").await;
-        app.post(
-            "/v1/payments",
-            ANA,
-            json!({"bill_id": luis_bill, "amount": 9_230_000, "currency": "COP"}),
-        )
+    assert!(p["detail"].as_str().unwrap().contains("10-digit account number"));
+    // Wrong currency.
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 18_550_000, "currency": "USD"}),
+    )
+    .await
+    .problem(422, "currency_mismatch");
+    // Another customer's bill is invisible.
+    let luis_bill = app.bill_id("blr_demo_energia", "1002003002").await;
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"bill_id": luis_bill, "amount": 9_230_000, "currency": "COP"}),
+    )
+    .await
+    .problem(404, "bill_not_found");
+    app.get(&format!("/v1/bills/{luis_bill}"), ANA)
         .await
         .problem(404, "bill_not_found");
-        app.get(&format!("/v1/bills/{luis_bill}"), ANA)
-            .await
-            .problem(404, "bill_not_found");
-        // Not enough money: the tax bill is 987,000.00 COP, Ana holds 1,000,000.00 but Luis's bill is his.
-        let (_, big) = app
-            .biller_with_bill(
-                "exact",
-                json!({"fixed": 0, "bps": 0, "payer": "customer"}),
-                "COP",
-                500_000_000,
-            )
-            .await;
-        let before = app.balance("cus_demo_ana", "COP").await;
-        app.post(
-            "/v1/payments",
-            ANA,
-            json!({"bill_id": big, "amount": 500_000_000, "currency": "COP"}),
+    // Not enough money: the tax bill is 987,000.00 COP, Ana holds 1,000,000.00 but Luis's bill is his.
+    let (_, big) = app
+        .biller_with_bill(
+            "exact",
+            json!({"fixed": 0, "bps": 0, "payer": "customer"}),
+            "COP",
+            500_000_000,
         )
-        .await
-        .problem(422, "insufficient_funds");
-        assert_eq!(
-            app.balance("cus_demo_ana", "COP").await,
-            before,
-            "a refused payment moves nothing"
-        );
-        // A suspended biller takes nothing.
-        app.raw(
-            Method::PATCH,
-            "/v1/billers/blr_demo_gasnatural",
-            Some(ADMIN),
-            &[("content-type", "application/json")],
-            Some(json!({"status": "suspended"}).to_string().into_bytes()),
+        .await;
+    let before = app.balance("cus_demo_ana", "COP").await;
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"bill_id": big, "amount": 500_000_000, "currency": "COP"}),
+    )
+    .await
+    .problem(422, "insufficient_funds");
+    assert_eq!(
+        app.balance("cus_demo_ana", "COP").await,
+        before,
+        "a refused payment moves nothing"
+    );
+    // A suspended biller takes nothing.
+    app.raw(
+        Method::PATCH,
+        "/v1/billers/blr_demo_gasnatural",
+        Some(ADMIN),
+        &[("content-type", "application/json")],
+        Some(json!({"status": "suspended"}).to_string().into_bytes()),
+    )
+    .await
+    .ok(200);
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"biller_id": "blr_demo_gasnatural", "reference": "40050060", "amount": 100, "currency": "COP"}),
+    )
+    .await
+    .problem(422, "biller_suspended");
+    // A biller-paid fee larger than the amount.
+    let (_, b2) = app
+        .biller_with_bill(
+            "partial",
+            json!({"fixed": 500, "bps": 0, "payer": "biller"}),
+            "COP",
+            10_000,
         )
-        .await
-        .ok(200);
-        app.post("/v1/payments", ANA, json!({"biller_id": "blr_demo_gasnatural", "reference": "40050060", "amount": 100, "currency": "COP"}))
-        .await
-        .problem(422, "biller_suspended");
-        // A biller-paid fee larger than the amount.
-        let (_, b2) = app
-            .biller_with_bill(
-                "partial",
-                json!({"fixed": 500, "bps": 0, "payer": "biller"}),
-                "COP",
-                10_000,
-            )
-            .await;
-        app.post(
-            "/v1/payments",
-            ANA,
-            json!({"bill_id": b2, "amount": 400, "currency": "COP"}),
+        .await;
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"bill_id": b2, "amount": 400, "currency": "COP"}),
+    )
+    .await
+    .problem(422, "amount_not_allowed");
+    // Partial rule refuses overpayment; overpayment rule accepts it.
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"bill_id": b2, "amount": 10_001, "currency": "COP"}),
+    )
+    .await
+    .problem(422, "amount_not_allowed");
+    let (_, b3) = app
+        .biller_with_bill(
+            "overpayment",
+            json!({"fixed": 0, "bps": 0, "payer": "customer"}),
+            "COP",
+            10_000,
         )
-        .await
-        .problem(422, "amount_not_allowed");
-        // Partial rule refuses overpayment; overpayment rule accepts it.
-        app.post(
-            "/v1/payments",
-            ANA,
-            json!({"bill_id": b2, "amount": 10_001, "currency": "COP"}),
-        )
-        .await
-        .problem(422, "amount_not_allowed");
-        let (_, b3) = app
-            .biller_with_bill(
-                "overpayment",
-                json!({"fixed": 0, "bps": 0, "payer": "customer"}),
-                "COP",
-                10_000,
-            )
-            .await;
-        app.post(
-            "/v1/payments",
-            ANA,
-            json!({"bill_id": b3, "amount": 12_000, "currency": "COP"}),
-        )
-        .await
-        .ok(201);
-        assert_eq!(
-            app.get(&format!("/v1/bills/{b3}"), ADMIN).await.ok(200)["amount_outstanding"],
-            -2_000
-        );
-        app.assert_ledger_ok().await;
-    }
-);
+        .await;
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"bill_id": b3, "amount": 12_000, "currency": "COP"}),
+    )
+    .await
+    .ok(201);
+    assert_eq!(
+        app.get(&format!("/v1/bills/{b3}"), ADMIN).await.ok(200)["amount_outstanding"],
+        -2_000
+    );
+    app.assert_ledger_ok().await;
+});
 
 both!(bad_input_is_a_named_4xx, |app: TestApp| async move {
     let send = |body: &'static [u8], ct: &'static str| {
@@ -355,9 +327,7 @@ both!(bad_input_is_a_named_4xx, |app: TestApp| async move {
     send(b"{not json", "application/json")
         .await
         .problem(400, "malformed_json");
-    send(b"{}", "text/plain")
-        .await
-        .problem(415, "unsupported_media_type");
+    send(b"{}", "text/plain").await.problem(415, "unsupported_media_type");
     let p = send(
         br#"{"bill_id":"bill_x","amount":"100","currency":"COP"}"#,
         "application/json",
@@ -417,10 +387,7 @@ both!(bad_input_is_a_named_4xx, |app: TestApp| async move {
     send(br#"{"amount":100,"currency":"COP"}"#, "application/json")
         .await
         .problem(422, "invalid_request");
-    let huge = format!(
-        r#"{{"bill_id":"{}","amount":1,"currency":"COP"}}"#,
-        "x".repeat(100_000)
-    );
+    let huge = format!(r#"{{"bill_id":"{}","amount":1,"currency":"COP"}}"#, "x".repeat(100_000));
     app.raw(
         Method::POST,
         "/v1/payments",
@@ -445,9 +412,7 @@ both!(bad_input_is_a_named_4xx, |app: TestApp| async move {
     app.get("/v1/payments/pay_doesnotexist", ADMIN)
         .await
         .problem(404, "payment_not_found");
-    app.get("/v1/nothing-here", ADMIN)
-        .await
-        .problem(404, "route_not_found");
+    app.get("/v1/nothing-here", ADMIN).await.problem(404, "route_not_found");
     app.raw(Method::DELETE, "/v1/payments", Some(ADMIN), &[], None)
         .await
         .problem(405, "method_not_allowed");
@@ -461,12 +426,8 @@ both!(bad_input_is_a_named_4xx, |app: TestApp| async move {
     app.get("/v1/payments", "bpk_wrong")
         .await
         .problem(401, "invalid_api_key");
-    app.post("/v1/billers", ANA, json!({}))
-        .await
-        .problem(403, "forbidden");
-    app.get("/v1/ledger/accounts", ENERGIA)
-        .await
-        .problem(403, "forbidden");
+    app.post("/v1/billers", ANA, json!({})).await.problem(403, "forbidden");
+    app.get("/v1/ledger/accounts", ENERGIA).await.problem(403, "forbidden");
     // Nothing above wrote anything.
     assert_eq!(
         app.get("/v1/payments", ADMIN).await.ok(200)["data"]
@@ -478,117 +439,102 @@ both!(bad_input_is_a_named_4xx, |app: TestApp| async move {
     app.assert_ledger_ok().await;
 });
 
-both!(
-    refunds_reverse_and_restore_the_bill,
-    |app: TestApp| async move {
-        let (_, bill) = app
-            .biller_with_bill(
-                "partial",
-                json!({"fixed": 100, "bps": 100, "payer": "customer"}),
-                "COP",
-                50_000,
-            )
-            .await;
-        let before = app.balance("cus_demo_ana", "COP").await;
-        let pay = app
-            .post(
-                "/v1/payments",
-                ANA,
-                json!({"bill_id": bill, "amount": 20_000, "currency": "COP"}),
-            )
-            .await
-            .ok(201);
-        assert_eq!(pay["fee"], 300); // 100 fixed + 1% of 20,000
-        let pid = pay["id"].as_str().unwrap();
-        let refunds = format!("/v1/payments/{pid}/refunds");
-        app.post(&refunds, ANA, json!({"amount": 5_000}))
-            .await
-            .problem(403, "forbidden");
-        app.post(
-            &refunds,
-            ADMIN,
-            json!({"amount": 5_000, "reason": "double charge"}),
+both!(refunds_reverse_and_restore_the_bill, |app: TestApp| async move {
+    let (_, bill) = app
+        .biller_with_bill(
+            "partial",
+            json!({"fixed": 100, "bps": 100, "payer": "customer"}),
+            "COP",
+            50_000,
+        )
+        .await;
+    let before = app.balance("cus_demo_ana", "COP").await;
+    let pay = app
+        .post(
+            "/v1/payments",
+            ANA,
+            json!({"bill_id": bill, "amount": 20_000, "currency": "COP"}),
         )
         .await
         .ok(201);
-        assert_eq!(
-            app.get(&format!("/v1/bills/{bill}"), ADMIN).await.ok(200)["amount_outstanding"],
-            35_000
-        );
-        app.post(&refunds, ADMIN, json!({"amount": 15_001}))
-            .await
-            .problem(422, "refund_exceeds_payment");
-        app.post(&refunds, ADMIN, json!({"amount": 15_000}))
-            .await
-            .ok(201);
-        let p = app.get(&format!("/v1/payments/{pid}"), ADMIN).await.ok(200);
-        assert_eq!(p["status"], "refunded");
-        assert_eq!(p["refunded_amount"], 20_000);
-        app.post(&refunds, ADMIN, json!({"amount": 1}))
-            .await
-            .problem(422, "refund_exceeds_payment");
-        let bill_now = app.get(&format!("/v1/bills/{bill}"), ADMIN).await.ok(200);
-        assert_eq!(bill_now["amount_outstanding"], 50_000);
-        assert_eq!(bill_now["status"], "open");
-        // The fee is not refunded.
-        assert_eq!(app.balance("cus_demo_ana", "COP").await, before - 300);
-        assert_eq!(
-            app.get("/v1/payments?status=refunded", ADMIN).await.ok(200)["data"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
-        app.assert_ledger_ok().await;
-    }
-);
+    assert_eq!(pay["fee"], 300); // 100 fixed + 1% of 20,000
+    let pid = pay["id"].as_str().unwrap();
+    let refunds = format!("/v1/payments/{pid}/refunds");
+    app.post(&refunds, ANA, json!({"amount": 5_000}))
+        .await
+        .problem(403, "forbidden");
+    app.post(&refunds, ADMIN, json!({"amount": 5_000, "reason": "double charge"}))
+        .await
+        .ok(201);
+    assert_eq!(
+        app.get(&format!("/v1/bills/{bill}"), ADMIN).await.ok(200)["amount_outstanding"],
+        35_000
+    );
+    app.post(&refunds, ADMIN, json!({"amount": 15_001}))
+        .await
+        .problem(422, "refund_exceeds_payment");
+    app.post(&refunds, ADMIN, json!({"amount": 15_000})).await.ok(201);
+    let p = app.get(&format!("/v1/payments/{pid}"), ADMIN).await.ok(200);
+    assert_eq!(p["status"], "refunded");
+    assert_eq!(p["refunded_amount"], 20_000);
+    app.post(&refunds, ADMIN, json!({"amount": 1}))
+        .await
+        .problem(422, "refund_exceeds_payment");
+    let bill_now = app.get(&format!("/v1/bills/{bill}"), ADMIN).await.ok(200);
+    assert_eq!(bill_now["amount_outstanding"], 50_000);
+    assert_eq!(bill_now["status"], "open");
+    // The fee is not refunded.
+    assert_eq!(app.balance("cus_demo_ana", "COP").await, before - 300);
+    assert_eq!(
+        app.get("/v1/payments?status=refunded", ADMIN).await.ok(200)["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.assert_ledger_ok().await;
+});
 
-both!(
-    bulk_csv_is_all_or_nothing_with_row_errors,
-    |app: TestApp| async move {
-        let csv = |body: String| {
-            let app = &app;
-            async move {
-                app.raw(
-                    Method::POST,
-                    "/v1/bills/bulk",
-                    Some(ENERGIA),
-                    &[("content-type", "text/csv")],
-                    Some(body.into_bytes()),
-                )
-                .await
-            }
-        };
-        let good = "reference,customer_name,amount_due,due_date\n5000000001,Eva,100000,2030-01-01\n5000000002,Max,200000,2030-01-01\n";
-        let r = csv(good.to_owned()).await.ok(201);
-        assert_eq!(r["created"], 2);
-        let bad = "reference,customer_name,amount_due,due_date\n5000000003,Ok Row,100,2030-01-01\nABC,Bad Ref,100,2030-01-01\n5000000004,Neg,-1,2030-01-01\n5000000005,Date,100,2030-02-30\n5000000001,Dup,100,2030-01-01\n";
-        let p = csv(bad.to_owned()).await.problem(422, "invalid_rows");
-        let errors = p["errors"].as_array().unwrap();
-        let rows: Vec<&str> = errors
-            .iter()
-            .map(|e| e["location"].as_str().unwrap())
-            .collect();
-        assert_eq!(rows, ["row 3", "row 4"], "{p}");
-        let bad2 = "reference,customer_name,amount_due,due_date\n5000000003,Ok Row,100,2030-01-01\n5000000001,Dup,100,2030-01-01\n";
-        let p = csv(bad2.to_owned()).await.problem(422, "invalid_rows");
-        assert_eq!(p["errors"][0]["location"], "row 2");
-        assert_eq!(p["errors"][0]["code"], "duplicate_bill");
-        // Nothing of the refused files was written.
-        let listed = app.get("/v1/bills?limit=100", ENERGIA).await.ok(200);
-        assert_eq!(listed["data"].as_array().unwrap().len(), 3 + 2);
-        let mut big = String::from("reference,customer_name,amount_due,due_date\n");
-        for i in 0..10_001 {
-            big.push_str(&format!("{:010},N,1,2030-01-01\n", i));
+both!(bulk_csv_is_all_or_nothing_with_row_errors, |app: TestApp| async move {
+    let csv = |body: String| {
+        let app = &app;
+        async move {
+            app.raw(
+                Method::POST,
+                "/v1/bills/bulk",
+                Some(ENERGIA),
+                &[("content-type", "text/csv")],
+                Some(body.into_bytes()),
+            )
+            .await
         }
-        csv(big).await.problem(413, "too_many_rows");
-        let mut ok = String::from("reference,customer_name,amount_due,due_date\n");
-        for i in 0..10_000 {
-            ok.push_str(&format!("{:010},N,1,2030-01-01\n", 6_000_000_000u64 + i));
-        }
-        assert_eq!(csv(ok).await.ok(201)["created"], 10_000);
+    };
+    let good = "reference,customer_name,amount_due,due_date\n5000000001,Eva,100000,2030-01-01\n5000000002,Max,200000,2030-01-01\n";
+    let r = csv(good.to_owned()).await.ok(201);
+    assert_eq!(r["created"], 2);
+    let bad = "reference,customer_name,amount_due,due_date\n5000000003,Ok Row,100,2030-01-01\nABC,Bad Ref,100,2030-01-01\n5000000004,Neg,-1,2030-01-01\n5000000005,Date,100,2030-02-30\n5000000001,Dup,100,2030-01-01\n";
+    let p = csv(bad.to_owned()).await.problem(422, "invalid_rows");
+    let errors = p["errors"].as_array().unwrap();
+    let rows: Vec<&str> = errors.iter().map(|e| e["location"].as_str().unwrap()).collect();
+    assert_eq!(rows, ["row 3", "row 4"], "{p}");
+    let bad2 = "reference,customer_name,amount_due,due_date\n5000000003,Ok Row,100,2030-01-01\n5000000001,Dup,100,2030-01-01\n";
+    let p = csv(bad2.to_owned()).await.problem(422, "invalid_rows");
+    assert_eq!(p["errors"][0]["location"], "row 2");
+    assert_eq!(p["errors"][0]["code"], "duplicate_bill");
+    // Nothing of the refused files was written.
+    let listed = app.get("/v1/bills?limit=100", ENERGIA).await.ok(200);
+    assert_eq!(listed["data"].as_array().unwrap().len(), 3 + 2);
+    let mut big = String::from("reference,customer_name,amount_due,due_date\n");
+    for i in 0..10_001 {
+        big.push_str(&format!("{:010},N,1,2030-01-01\n", i));
     }
-);
+    csv(big).await.problem(413, "too_many_rows");
+    let mut ok = String::from("reference,customer_name,amount_due,due_date\n");
+    for i in 0..10_000 {
+        ok.push_str(&format!("{:010},N,1,2030-01-01\n", 6_000_000_000u64 + i));
+    }
+    assert_eq!(csv(ok).await.ok(201)["created"], 10_000);
+});
 
 both!(lists_page_with_cursors, |app: TestApp| async move {
     for i in 0..5 {
@@ -619,42 +565,25 @@ both!(lists_page_with_cursors, |app: TestApp| async move {
 both!(operations_endpoints, |app: TestApp| async move {
     let h = app.raw(Method::GET, "/healthz", None, &[], None).await;
     assert_eq!(h.status, 200);
-    assert!(
-        h.headers["x-request-id"]
-            .to_str()
-            .unwrap()
-            .starts_with("req_")
-    );
+    assert!(h.headers["x-request-id"].to_str().unwrap().starts_with("req_"));
     let own = app
-        .raw(
-            Method::GET,
-            "/healthz",
-            None,
-            &[("x-request-id", "my-trace-1")],
-            None,
-        )
+        .raw(Method::GET, "/healthz", None, &[("x-request-id", "my-trace-1")], None)
         .await;
     assert_eq!(own.headers["x-request-id"], "my-trace-1");
-    assert_eq!(
-        app.raw(Method::GET, "/readyz", None, &[], None)
-            .await
-            .status,
-        200
-    );
-    let doc = app
-        .raw(Method::GET, "/openapi.json", None, &[], None)
-        .await
-        .json();
+    assert_eq!(app.raw(Method::GET, "/readyz", None, &[], None).await.status, 200);
+    let doc = app.raw(Method::GET, "/openapi.json", None, &[], None).await.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["paths"]["/v1/payments"]["post"].is_object());
-    app.post("/v1/payments", ANA, json!({"biller_id": "blr_demo_telco", "reference": "300-1234567", "amount": 100, "currency": "USD"}))
-        .await
-        .ok(201);
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"biller_id": "blr_demo_telco", "reference": "300-1234567", "amount": 100, "currency": "USD"}),
+    )
+    .await
+    .ok(201);
     let m = app.raw(Method::GET, "/metrics", None, &[], None).await.text;
     assert!(
-        m.contains(
-            "billpay_http_requests_total{method=\"POST\",route=\"/v1/payments\",status=\"201\"}"
-        ),
+        m.contains("billpay_http_requests_total{method=\"POST\",route=\"/v1/payments\",status=\"201\"}"),
         "{m}"
     );
     assert!(m.contains("billpay_http_request_duration_seconds_bucket"));
@@ -664,9 +593,13 @@ both!(operations_endpoints, |app: TestApp| async move {
 });
 
 both!(ledger_verify_catches_tampering, |app: TestApp| async move {
-    app.post("/v1/payments", ANA, json!({"biller_id": "blr_demo_telco", "reference": "300-1234567", "amount": 100, "currency": "USD"}))
-        .await
-        .ok(201);
+    app.post(
+        "/v1/payments",
+        ANA,
+        json!({"biller_id": "blr_demo_telco", "reference": "300-1234567", "amount": 100, "currency": "USD"}),
+    )
+    .await
+    .ok(201);
     app.assert_ledger_ok().await;
     let pool = app.store().pool();
     // The append-only triggers refuse edits outright.
@@ -692,8 +625,7 @@ both!(ledger_verify_catches_tampering, |app: TestApp| async move {
         .unwrap();
     let v = billpay_store::verify_ledger(app.store()).await.unwrap();
     assert!(
-        v.iter()
-            .any(|v| v.invariant.starts_with("a bill's outstanding")),
+        v.iter().any(|v| v.invariant.starts_with("a bill's outstanding")),
         "{v:?}"
     );
 });

@@ -87,15 +87,9 @@ mod tests {
     #[test]
     fn status_follows_outstanding() {
         assert_eq!(BillStatus::from_outstanding(100, 100), BillStatus::Open);
-        assert_eq!(
-            BillStatus::from_outstanding(100, 1),
-            BillStatus::PartiallyPaid
-        );
+        assert_eq!(BillStatus::from_outstanding(100, 1), BillStatus::PartiallyPaid);
         assert_eq!(BillStatus::from_outstanding(100, 0), BillStatus::Paid);
         assert_eq!(BillStatus::from_outstanding(100, -5), BillStatus::Paid);
-        assert_eq!(
-            PaymentStatus::after_refunds(100, 40),
-            PaymentStatus::PartiallyRefunded
-        );
+        assert_eq!(PaymentStatus::after_refunds(100, 40), PaymentStatus::PartiallyRefunded);
     }
 }

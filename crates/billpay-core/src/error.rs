@@ -3,9 +3,7 @@
 /// Why BillPay refused a request that was well-formed but broke a business rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
-    #[error(
-        "the wallet does not hold enough {currency} to pay {needed} minor units (amount plus fee)"
-    )]
+    #[error("the wallet does not hold enough {currency} to pay {needed} minor units (amount plus fee)")]
     InsufficientFunds { currency: String, needed: i64 },
     #[error("the bill is already paid")]
     BillAlreadyPaid,
@@ -51,10 +49,7 @@ impl Rejection {
     pub fn is_conflict(&self) -> bool {
         matches!(
             self,
-            Self::BillAlreadyPaid
-                | Self::BillCancelled
-                | Self::BillHasPayments
-                | Self::DuplicateBill { .. }
+            Self::BillAlreadyPaid | Self::BillCancelled | Self::BillHasPayments | Self::DuplicateBill { .. }
         )
     }
 }

@@ -55,10 +55,7 @@ impl Fee {
     /// Checks the rule itself when a biller is created or edited.
     pub fn validate(&self) -> Result<(), String> {
         if !(0..=crate::MAX_AMOUNT).contains(&self.fixed) {
-            return Err(format!(
-                "fee fixed must be between 0 and {}",
-                crate::MAX_AMOUNT
-            ));
+            return Err(format!("fee fixed must be between 0 and {}", crate::MAX_AMOUNT));
         }
         if !(0..=MAX_BPS).contains(&self.bps) {
             return Err(format!("fee bps must be between 0 and {MAX_BPS}"));

@@ -53,20 +53,14 @@ pub fn new(kind: Kind) -> String {
 
 /// A request id for logs and the `X-Request-Id` header.
 pub fn request_id() -> String {
-    format!(
-        "req_{}",
-        ulid::Ulid::generate().to_string().to_ascii_lowercase()
-    )
+    format!("req_{}", ulid::Ulid::generate().to_string().to_ascii_lowercase())
 }
 
 /// Whether `s` is shaped like an id of `kind`. Ids of system accounts (`acct_revenue_cop`) are
 /// readable words rather than ULIDs, so the part after the prefix is any short run of
 /// `[a-z0-9_]`.
 pub fn is_valid(kind: Kind, s: &str) -> bool {
-    let Some(rest) = s
-        .strip_prefix(kind.prefix())
-        .and_then(|r| r.strip_prefix('_'))
-    else {
+    let Some(rest) = s.strip_prefix(kind.prefix()).and_then(|r| r.strip_prefix('_')) else {
         return false;
     };
     !rest.is_empty()

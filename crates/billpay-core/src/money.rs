@@ -143,10 +143,7 @@ mod tests {
     fn formats_for_people() {
         let cop = Currency::parse("COP").unwrap();
         assert_eq!(cop.format(15_000_050), "COP 150,000.50");
-        assert_eq!(
-            Currency::parse("CLP").unwrap().format(1234567),
-            "CLP 1,234,567"
-        );
+        assert_eq!(Currency::parse("CLP").unwrap().format(1234567), "CLP 1,234,567");
         assert_eq!(Currency::parse("KWD").unwrap().format(-1005), "KWD -1.005");
         assert_eq!(cop.format(5), "COP 0.05");
     }

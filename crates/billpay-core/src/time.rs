@@ -10,9 +10,7 @@ const TIMESTAMP: &[BorrowedFormatItem<'static>] =
 const DATE: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
 pub fn format_timestamp(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .unwrap_or_default()
+    t.to_offset(UtcOffset::UTC).format(TIMESTAMP).unwrap_or_default()
 }
 
 pub fn now() -> String {

@@ -85,9 +85,7 @@ impl Store {
         label: &str,
     ) -> Result<NewApiKey> {
         match (role, biller_id, customer_id) {
-            (Role::Admin, None, None)
-            | (Role::Biller, Some(_), None)
-            | (Role::Customer, None, Some(_)) => {}
+            (Role::Admin, None, None) | (Role::Biller, Some(_), None) | (Role::Customer, None, Some(_)) => {}
             _ => {
                 return Err(StoreError::Invalid(
                     "an admin key names nothing, a biller key names one biller, a customer key one customer".into(),
@@ -122,12 +120,10 @@ impl Store {
     }
 
     pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let row = sqlx::query(
-            "SELECT id, role, biller_id, customer_id FROM api_keys WHERE secret_hash = $1",
-        )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query("SELECT id, role, biller_id, customer_id FROM api_keys WHERE secret_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| {
             Ok(ApiKeyRecord {
                 id: r.text("id")?,

@@ -62,13 +62,8 @@ pub(crate) fn biller_from_row(r: &AnyRow) -> Result<Biller> {
 
 impl Store {
     /// Creates a biller, its payable account, and the platform's revenue account in its currency.
-    pub async fn create_biller(
-        &self,
-        new: NewBiller,
-        replay: Replay<'_, Biller>,
-    ) -> Result<Biller> {
-        self.create_biller_with_id(id::new(Kind::Biller), new, replay)
-            .await
+    pub async fn create_biller(&self, new: NewBiller, replay: Replay<'_, Biller>) -> Result<Biller> {
+        self.create_biller_with_id(id::new(Kind::Biller), new, replay).await
     }
 
     /// As `create_biller`, with a chosen id; the demo data uses fixed ids so that it loads once.
@@ -90,14 +85,7 @@ impl Store {
             &new.currency,
         )
         .await?;
-        ensure_account(
-            &mut tx,
-            &payable,
-            "biller_payable",
-            &biller_id,
-            &new.currency,
-        )
-        .await?;
+        ensure_account(&mut tx, &payable, "biller_payable", &biller_id, &new.currency).await?;
         sqlx::query(
             "INSERT INTO billers (id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
              fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at) \
@@ -117,10 +105,7 @@ impl Store {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
-        let row = sqlx::query(COLUMNS_BY_ID)
-            .bind(&biller_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(COLUMNS_BY_ID).bind(&biller_id).fetch_one(&mut *tx).await?;
         let biller = biller_from_row(&row)?;
         idempotency::record(&mut tx, replay, &biller).await?;
         tx.commit().await?;
@@ -156,10 +141,7 @@ impl Store {
             .bind(limit + 1)
             .fetch_all(&self.pool)
             .await?;
-        let items = rows
-            .iter()
-            .map(biller_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(biller_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |b| &b.id))
     }
 
@@ -185,10 +167,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(Kind::Biller));
         }
-        let row = sqlx::query(COLUMNS_BY_ID)
-            .bind(biller_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(COLUMNS_BY_ID).bind(biller_id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         biller_from_row(&row)
     }

@@ -37,8 +37,7 @@ pub(crate) fn bill_from_row(r: &AnyRow) -> Result<Bill> {
     let status = parse_enum("status", r.text("status")?, BillStatus::parse)?;
     let due_date = r.text("due_date")?;
     let today = billpay_core::time::format_date(billpay_core::time::today());
-    let overdue =
-        matches!(status, BillStatus::Open | BillStatus::PartiallyPaid) && due_date < today;
+    let overdue = matches!(status, BillStatus::Open | BillStatus::PartiallyPaid) && due_date < today;
     Ok(Bill {
         id: r.text("id")?,
         biller_id: r.text("biller_id")?,
@@ -57,17 +56,12 @@ pub(crate) fn bill_from_row(r: &AnyRow) -> Result<Bill> {
 }
 
 /// The biller's currency and reference rule, after checking it may present bills.
-async fn biller_rules(
-    conn: &mut AnyConnection,
-    biller_id: &str,
-) -> Result<(String, ReferenceRule, String)> {
-    let row = sqlx::query(
-        "SELECT currency, reference_pattern, reference_hint, status FROM billers WHERE id = $1",
-    )
-    .bind(biller_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound(Kind::Biller))?;
+async fn biller_rules(conn: &mut AnyConnection, biller_id: &str) -> Result<(String, ReferenceRule, String)> {
+    let row = sqlx::query("SELECT currency, reference_pattern, reference_hint, status FROM billers WHERE id = $1")
+        .bind(biller_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound(Kind::Biller))?;
     if parse_enum("status", row.text("status")?, BillerStatus::parse)? == BillerStatus::Suspended {
         return Err(Rejection::BillerSuspended.into());
     }
@@ -104,9 +98,7 @@ async fn insert_bill(
         Ok(done) if done.rows_affected() == 1 => Ok(Some(bill_id)),
         Ok(_) => Ok(None),
         Err(e) if is_unique_violation(&e, "bills") => Ok(None),
-        Err(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {
-            Err(StoreError::NotFound(Kind::Customer))
-        }
+        Err(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => Err(StoreError::NotFound(Kind::Customer)),
         Err(e) => Err(e.into()),
     }
 }
@@ -119,12 +111,7 @@ fn rejection_for(rule: &ReferenceRule, hint: &str, bill: &NewBill) -> Option<Rej
 }
 
 impl Store {
-    pub async fn create_bill(
-        &self,
-        biller_id: &str,
-        bill: NewBill,
-        replay: Replay<'_, Bill>,
-    ) -> Result<Bill> {
+    pub async fn create_bill(&self, biller_id: &str, bill: NewBill, replay: Replay<'_, Bill>) -> Result<Bill> {
         let now = billpay_core::time::now();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
@@ -139,10 +126,7 @@ impl Store {
             }
             .into());
         };
-        let row = sqlx::query(BILL_BY_ID)
-            .bind(&bill_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(BILL_BY_ID).bind(&bill_id).fetch_one(&mut *tx).await?;
         let created = bill_from_row(&row)?;
         idempotency::record(&mut tx, replay, &created).await?;
         tx.commit().await?;
@@ -193,22 +177,14 @@ impl Store {
     }
 
     pub async fn get_bill(&self, bill_id: &str) -> Result<Bill> {
-        let row = sqlx::query(BILL_BY_ID)
-            .bind(bill_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(BILL_BY_ID).bind(bill_id).fetch_optional(&self.pool).await?;
         row.as_ref()
             .map(bill_from_row)
             .transpose()?
             .ok_or(StoreError::NotFound(Kind::Bill))
     }
 
-    pub async fn list_bills(
-        &self,
-        f: &BillFilter,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Page<Bill>> {
+    pub async fn list_bills(&self, f: &BillFilter, after: Option<&str>, limit: i64) -> Result<Page<Bill>> {
         const SQL: &str = "SELECT id, biller_id, reference, customer_name, customer_id, currency, amount_due, \
              outstanding, due_date, status, created_at, updated_at FROM bills \
              WHERE ($1 IS NULL OR biller_id = $1) AND ($2 IS NULL OR customer_id = $2) AND ($3 IS NULL OR status = $3) \
@@ -256,10 +232,7 @@ impl Store {
             .bind(billpay_core::time::now())
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query(BILL_BY_ID)
-            .bind(bill_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(BILL_BY_ID).bind(bill_id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         bill_from_row(&row)
     }

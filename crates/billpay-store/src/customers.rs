@@ -81,19 +81,17 @@ impl Store {
         .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
-        let items = rows
-            .iter()
-            .map(customer_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(customer_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |c| &c.id))
     }
 
     pub async fn wallet(&self, customer_id: &str) -> Result<Wallet> {
         self.get_customer(customer_id).await?;
-        let rows = sqlx::query("SELECT account_id, currency, balance FROM wallets WHERE customer_id = $1 ORDER BY currency")
-            .bind(customer_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT account_id, currency, balance FROM wallets WHERE customer_id = $1 ORDER BY currency")
+                .bind(customer_id)
+                .fetch_all(&self.pool)
+                .await?;
         let balances = rows
             .iter()
             .map(|r| {
@@ -129,19 +127,8 @@ impl Store {
         if exists.is_none() {
             return Err(StoreError::NotFound(Kind::Customer));
         }
-        let wallet_account = format!(
-            "acct_wallet_{}_{}",
-            customer_id.trim_start_matches("cus_"),
-            currency.to_ascii_lowercase()
-        );
-        ensure_account(
-            &mut tx,
-            &wallet_account,
-            "customer_wallet",
-            customer_id,
-            currency,
-        )
-        .await?;
+        let wallet_account = crate::payments::wallet_account(customer_id, currency);
+        ensure_account(&mut tx, &wallet_account, "customer_wallet", customer_id, currency).await?;
         ensure_account(
             &mut tx,
             &funding_account(currency),
@@ -166,7 +153,9 @@ impl Store {
         .bind(MAX_WALLET_BALANCE)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(Rejection::WalletLimitExceeded { max: MAX_WALLET_BALANCE })?
+        .ok_or(Rejection::WalletLimitExceeded {
+            max: MAX_WALLET_BALANCE,
+        })?
         .int("balance")?;
         let funding = funding_account(currency);
         let journal_id = post(

@@ -27,16 +27,13 @@ pub struct StoredResponse {
 pub type Replay<'a, T> = Option<(&'a IdemKey, &'a (dyn Fn(&T) -> (u16, String) + Sync))>;
 
 impl Store {
-    pub async fn idempotency_get(
-        &self,
-        api_key_id: &str,
-        key: &str,
-    ) -> Result<Option<StoredResponse>> {
-        let row = sqlx::query("SELECT request_hash, status, body FROM idempotency_keys WHERE api_key_id = $1 AND key = $2")
-            .bind(api_key_id)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn idempotency_get(&self, api_key_id: &str, key: &str) -> Result<Option<StoredResponse>> {
+        let row =
+            sqlx::query("SELECT request_hash, status, body FROM idempotency_keys WHERE api_key_id = $1 AND key = $2")
+                .bind(api_key_id)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| {
             Ok(StoredResponse {
                 request_hash: r.text("request_hash")?,
@@ -76,11 +73,7 @@ impl Store {
 }
 
 /// Writes the idempotency record for `value` inside the effect's transaction.
-pub(crate) async fn record<T>(
-    conn: &mut AnyConnection,
-    replay: Replay<'_, T>,
-    value: &T,
-) -> Result<()> {
+pub(crate) async fn record<T>(conn: &mut AnyConnection, replay: Replay<'_, T>, value: &T) -> Result<()> {
     let Some((idem, render)) = replay else {
         return Ok(());
     };

@@ -78,25 +78,16 @@ pub(crate) async fn post(
     let entries: Vec<(i64, String, String, i64)> = lines
         .iter()
         .enumerate()
-        .map(|(i, l)| {
-            (
-                i as i64 + 1,
-                l.account.to_owned(),
-                currency.to_owned(),
-                l.amount,
-            )
-        })
+        .map(|(i, l)| (i as i64 + 1, l.account.to_owned(), currency.to_owned(), l.amount))
         .collect();
-    sqlx::query(
-        "INSERT INTO journals (id, kind, memo, digest, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&journal_id)
-    .bind(kind)
-    .bind(memo)
-    .bind(digest(kind, &entries))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("INSERT INTO journals (id, kind, memo, digest, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&journal_id)
+        .bind(kind)
+        .bind(memo)
+        .bind(digest(kind, &entries))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     let sql = match entries.len() {
         2 => {
             "INSERT INTO entries (journal_id, line, account_id, currency, amount) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, $4, $8)"
@@ -105,9 +96,7 @@ pub(crate) async fn post(
             "INSERT INTO entries (journal_id, line, account_id, currency, amount) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, $4, $8), ($1, $9, $10, $4, $11)"
         }
         n => {
-            return Err(StoreError::Invalid(format!(
-                "journals have 2 or 3 lines, not {n}"
-            )));
+            return Err(StoreError::Invalid(format!("journals have 2 or 3 lines, not {n}")));
         }
     };
     let mut q = sqlx::query(sql).bind(&journal_id);
@@ -134,12 +123,7 @@ fn account_from_row(r: &AnyRow) -> Result<Account> {
 }
 
 impl Store {
-    pub async fn list_accounts(
-        &self,
-        kind: Option<&str>,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Page<Account>> {
+    pub async fn list_accounts(&self, kind: Option<&str>, after: Option<&str>, limit: i64) -> Result<Page<Account>> {
         const SQL: &str = "SELECT a.id, a.kind, a.owner_id, a.currency, a.created_at, \
              COALESCE((SELECT CAST(SUM(e.amount) AS BIGINT) FROM entries e WHERE e.account_id = a.id), 0) AS balance FROM accounts a \
              WHERE ($1 IS NULL OR a.kind = $1) AND ($2 IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3";
@@ -149,10 +133,7 @@ impl Store {
             .bind(limit + 1)
             .fetch_all(&self.pool)
             .await?;
-        let items = rows
-            .iter()
-            .map(account_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(account_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |a| &a.id))
     }
 
@@ -160,10 +141,7 @@ impl Store {
         const SQL: &str = "SELECT a.id, a.kind, a.owner_id, a.currency, a.created_at, \
              COALESCE((SELECT CAST(SUM(e.amount) AS BIGINT) FROM entries e WHERE e.account_id = a.id), 0) AS balance FROM accounts a \
              WHERE a.id = $1";
-        let row = sqlx::query(SQL)
-            .bind(account_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(SQL).bind(account_id).fetch_optional(&self.pool).await?;
         row.as_ref()
             .map(account_from_row)
             .transpose()?
@@ -193,26 +171,26 @@ impl Store {
     }
 
     pub async fn get_journal(&self, journal_id: &str) -> Result<Journal> {
-        let row =
-            sqlx::query("SELECT id, kind, memo, digest, created_at FROM journals WHERE id = $1")
-                .bind(journal_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound(Kind::Journal))?;
-        let entries = sqlx::query("SELECT line, account_id, currency, amount FROM entries WHERE journal_id = $1 ORDER BY line")
+        let row = sqlx::query("SELECT id, kind, memo, digest, created_at FROM journals WHERE id = $1")
             .bind(journal_id)
-            .fetch_all(&self.pool)
+            .fetch_optional(&self.pool)
             .await?
-            .iter()
-            .map(|e| {
-                Ok(Entry {
-                    line: e.int("line")?,
-                    account_id: e.text("account_id")?,
-                    currency: e.text("currency")?,
-                    amount: e.int("amount")?,
+            .ok_or(StoreError::NotFound(Kind::Journal))?;
+        let entries =
+            sqlx::query("SELECT line, account_id, currency, amount FROM entries WHERE journal_id = $1 ORDER BY line")
+                .bind(journal_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|e| {
+                    Ok(Entry {
+                        line: e.int("line")?,
+                        account_id: e.text("account_id")?,
+                        currency: e.text("currency")?,
+                        amount: e.int("amount")?,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
         Ok(Journal {
             id: row.text("id")?,
             kind: row.text("kind")?,

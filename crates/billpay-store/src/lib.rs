@@ -53,6 +53,9 @@ pub enum StoreError {
     /// Rows of a bulk request that broke a rule; nothing was written.
     #[error("{} row(s) refused", .0.len())]
     RowsRejected(Vec<(usize, Rejection)>),
+    /// The same bill kept changing under an optimistic payment; the client should retry.
+    #[error("the bill is being paid by other requests right now; retry")]
+    Contention,
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("database error: {0}")]
@@ -230,10 +233,7 @@ fn is_unique_violation(e: &sqlx::Error, table: &str) -> bool {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            super::redact("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
 }

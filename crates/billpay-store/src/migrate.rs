@@ -12,12 +12,20 @@ struct Migration {
     sqlite: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "ledger",
-    postgres: include_str!("../migrations/postgres/0001_ledger.sql"),
-    sqlite: include_str!("../migrations/sqlite/0001_ledger.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "ledger",
+        postgres: include_str!("../migrations/postgres/0001_ledger.sql"),
+        sqlite: include_str!("../migrations/sqlite/0001_ledger.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "guarded_payments",
+        postgres: include_str!("../migrations/postgres/0002_guarded_payments.sql"),
+        sqlite: include_str!("../migrations/sqlite/0002_guarded_payments.sql"),
+    },
+];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.
 const LOCK_KEY: i64 = 0x00b1_19a7;
@@ -29,10 +37,7 @@ async fn applied(conn: &mut sqlx::AnyConnection) -> Result<Vec<i64>> {
     let rows = sqlx::query("SELECT version FROM billpay_migrations ORDER BY version")
         .fetch_all(&mut *conn)
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get::<i64, _>(0))
-        .collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<_, _>>()?)
 }
 
 pub(crate) async fn pending(store: &Store) -> Result<Vec<String>> {
@@ -50,11 +55,7 @@ pub(crate) async fn pending(store: &Store) -> Result<Vec<String>> {
                 > 0
         }
     };
-    let done = if exists {
-        applied(&mut conn).await?
-    } else {
-        Vec::new()
-    };
+    let done = if exists { applied(&mut conn).await? } else { Vec::new() };
     Ok(MIGRATIONS
         .iter()
         .filter(|m| !done.contains(&m.version))
@@ -91,14 +92,12 @@ async fn run_locked(backend: Backend, conn: &mut sqlx::AnyConnection) -> Result<
         };
         let mut tx = conn.begin().await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO billpay_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-        )
-        .bind(m.version)
-        .bind(m.name)
-        .bind(billpay_core::time::now())
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO billpay_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(billpay_core::time::now())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
         ran.push(format!("{:04}_{}", m.version, m.name));

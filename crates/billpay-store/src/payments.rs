@@ -6,15 +6,15 @@ use sqlx::{AnyConnection, Connection};
 use billpay_core::Rejection;
 use billpay_core::bill::{BillStatus, PaymentStatus};
 use billpay_core::biller::{AmountRule, BillerStatus, ReferenceRule};
-use billpay_core::fee::{Fee, FeePayer};
+use billpay_core::fee::{Fee, FeePayer, Split};
 use billpay_core::id::{self, Kind};
 
 use crate::bills::bill_from_row;
 use crate::idempotency::{self, Replay};
-use crate::ledger::{Line, post, revenue_account};
+use crate::ledger::{Line, digest, post, revenue_account};
 use crate::models::{Bill, Payment, Receipt, Refund};
 use crate::rows::{RowExt, parse_enum};
-use crate::{Page, Result, Store, StoreError};
+use crate::{Page, Result, Store, StoreError, is_unique_violation};
 
 /// Which bill a payment is for.
 #[derive(Debug, Clone)]
@@ -103,21 +103,112 @@ fn payable_from_row(r: &AnyRow) -> Result<Payable> {
     })
 }
 
+/// The bill-and-biller columns a payment decides on.
+macro_rules! payable_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT b.id, b.biller_id, b.reference, b.customer_name, b.customer_id, b.currency, b.amount_due, \
+             b.outstanding, b.due_date, b.status, b.created_at, b.updated_at, r.status AS biller_status, \
+             r.amount_rule, r.fee_fixed, r.fee_bps, r.fee_payer, r.payable_account_id \
+             FROM bills b JOIN billers r ON r.id = b.biller_id ",
+            $where
+        )
+    };
+}
+
+/// Checks every rule a payment must pass against the bill as read, and splits the amount.
+fn decide(p: &Payable, customer_id: &str, amount: i64, currency: &str) -> Result<Split> {
+    let bill = &p.bill;
+    if bill.customer_id.as_deref().is_some_and(|c| c != customer_id) {
+        return Err(StoreError::NotFound(Kind::Bill));
+    }
+    if p.biller_status == BillerStatus::Suspended {
+        return Err(Rejection::BillerSuspended.into());
+    }
+    match bill.status {
+        BillStatus::Cancelled => return Err(Rejection::BillCancelled.into()),
+        BillStatus::Paid => return Err(Rejection::BillAlreadyPaid.into()),
+        BillStatus::Open | BillStatus::PartiallyPaid => {}
+    }
+    if bill.currency != currency {
+        return Err(Rejection::CurrencyMismatch {
+            given: currency.to_owned(),
+            expected: bill.currency.clone(),
+        }
+        .into());
+    }
+    p.amount_rule
+        .check(amount, bill.amount_outstanding)
+        .map_err(Rejection::AmountNotAllowed)?;
+    Ok(p.fee.split(amount).map_err(Rejection::AmountNotAllowed)?)
+}
+
+/// The id of a customer's wallet account in `currency`.
+pub(crate) fn wallet_account(customer_id: &str, currency: &str) -> String {
+    format!(
+        "acct_wallet_{}_{}",
+        customer_id.trim_start_matches("cus_"),
+        currency.to_ascii_lowercase()
+    )
+}
+
+/// How many times an optimistic payment re-reads a bill that changed under it before giving up.
+const OPTIMISTIC_ATTEMPTS: usize = 8;
+
+/// PostgreSQL's payment: every write in one statement, guarded by the values the decision was
+/// made on. If the bill, the biller's rules or the wallet changed since they were read, the guard
+/// fails, `billpay_abort` undoes the whole statement, and the payment is decided again.
+const PAY_POSTGRES: &str = "WITH \
+bill AS (UPDATE bills SET outstanding = outstanding - $1, status = $2, updated_at = $3 \
+    WHERE id = $4 AND outstanding = $5 AND status = $6 \
+    AND EXISTS (SELECT 1 FROM billers WHERE id = $7 AND status = 'active' AND amount_rule = $8 \
+                AND fee_fixed = $9 AND fee_bps = $10 AND fee_payer = $11) \
+    RETURNING id), \
+wallet AS (UPDATE wallets SET balance = balance - $12 WHERE account_id = $13 AND balance >= $12 \
+    AND EXISTS (SELECT 1 FROM bill) RETURNING account_id), \
+journal AS (INSERT INTO journals (id, kind, memo, digest, created_at) \
+    SELECT $14, 'payment', $15, $16, $3 FROM wallet RETURNING id), \
+lines AS (INSERT INTO entries (journal_id, line, account_id, currency, amount) \
+    SELECT j.id, v.line, v.account_id, $17, v.amount FROM journal j CROSS JOIN \
+    (VALUES ($18::bigint, $19::text, $20::bigint), ($21::bigint, $22::text, $23::bigint), ($24::bigint, $25::text, $26::bigint)) \
+    AS v (line, account_id, amount) WHERE v.amount <> 0), \
+payment AS (INSERT INTO payments (id, confirmation, customer_id, biller_id, bill_id, wallet_account, currency, amount, fee, \
+    fee_payer, refunded, status, journal_id, created_at) \
+    SELECT $27, $28, $29, $7, $4, w.account_id, $17, $1, $30, $11, 0, 'succeeded', $14, $3 FROM wallet w), \
+idem AS (INSERT INTO idempotency_keys (api_key_id, key, request_hash, status, body, created_at) \
+    SELECT $31, $32, $33, $34, $35, $3 FROM wallet WHERE $31::text IS NOT NULL) \
+SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM bill) THEN billpay_abort('billpay_stale') \
+            WHEN NOT EXISTS (SELECT 1 FROM wallet) THEN billpay_abort('billpay_insufficient_funds') \
+            ELSE 1 END AS ok";
+
+fn abort_code(e: &sqlx::Error) -> Option<&'static str> {
+    let sqlx::Error::Database(d) = e else {
+        return None;
+    };
+    let m = d.message();
+    ["billpay_stale", "billpay_insufficient_funds"]
+        .into_iter()
+        .find(|c| m.contains(c))
+}
+
 impl Store {
-    async fn lock_payable(&self, conn: &mut AnyConnection, target: &PayTarget) -> Result<Payable> {
+    /// Reads the bill a payment targets, with its biller's rules; `lock` takes the bill's row lock
+    /// (PostgreSQL only; SQLite's single writer already serialises transactions).
+    async fn read_payable(&self, conn: &mut AnyConnection, target: &PayTarget, lock: bool) -> Result<Payable> {
+        let pg_lock = lock && self.backend == crate::Backend::Postgres;
         let row = match target {
-            PayTarget::Bill(bill_id) => sqlx::query(crate::locking!(
-                self,
-                "SELECT b.id, b.biller_id, b.reference, b.customer_name, b.customer_id, b.currency, b.amount_due, \
-                 b.outstanding, b.due_date, b.status, b.created_at, b.updated_at, r.status AS biller_status, \
-                 r.amount_rule, r.fee_fixed, r.fee_bps, r.fee_payer, r.payable_account_id \
-                 FROM bills b JOIN billers r ON r.id = b.biller_id WHERE b.id = $1",
-                of "b"
-            ))
-            .bind(bill_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::NotFound(Kind::Bill))?,
+            PayTarget::Bill(bill_id) => {
+                let sql = if pg_lock {
+                    concat!(payable_select!("WHERE b.id = $1"), " FOR UPDATE OF b")
+                } else {
+                    payable_select!("WHERE b.id = $1")
+                };
+                sqlx::query(sql)
+                    .bind(bill_id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::NotFound(Kind::Bill))?
+            }
             PayTarget::Reference { biller_id, reference } => {
                 let biller = sqlx::query("SELECT reference_pattern, reference_hint FROM billers WHERE id = $1")
                     .bind(biller_id)
@@ -126,22 +217,29 @@ impl Store {
                     .ok_or(StoreError::NotFound(Kind::Biller))?;
                 let rule = ReferenceRule::new(&biller.text("reference_pattern")?).map_err(StoreError::Invalid)?;
                 if !rule.matches(reference) {
-                    return Err(Rejection::ReferenceInvalid { reference: reference.clone(), hint: biller.text("reference_hint")? }.into());
+                    return Err(Rejection::ReferenceInvalid {
+                        reference: reference.clone(),
+                        hint: biller.text("reference_hint")?,
+                    }
+                    .into());
                 }
-                let unpaid = sqlx::query(crate::locking!(
-                    self,
-                    "SELECT b.id, b.biller_id, b.reference, b.customer_name, b.customer_id, b.currency, b.amount_due, \
-                     b.outstanding, b.due_date, b.status, b.created_at, b.updated_at, r.status AS biller_status, \
-                     r.amount_rule, r.fee_fixed, r.fee_bps, r.fee_payer, r.payable_account_id \
-                     FROM bills b JOIN billers r ON r.id = b.biller_id \
-                     WHERE b.biller_id = $1 AND b.reference = $2 AND b.status IN ('open', 'partially_paid') \
-                     ORDER BY b.due_date, b.id LIMIT 1",
-                    of "b"
-                ))
-                .bind(biller_id)
-                .bind(reference)
-                .fetch_optional(&mut *conn)
-                .await?;
+                let sql = if pg_lock {
+                    concat!(
+                        payable_select!(
+                            "WHERE b.biller_id = $1 AND b.reference = $2 AND b.status IN ('open', 'partially_paid') ORDER BY b.due_date, b.id LIMIT 1"
+                        ),
+                        " FOR UPDATE OF b"
+                    )
+                } else {
+                    payable_select!(
+                        "WHERE b.biller_id = $1 AND b.reference = $2 AND b.status IN ('open', 'partially_paid') ORDER BY b.due_date, b.id LIMIT 1"
+                    )
+                };
+                let unpaid = sqlx::query(sql)
+                    .bind(biller_id)
+                    .bind(reference)
+                    .fetch_optional(&mut *conn)
+                    .await?;
                 match unpaid {
                     Some(row) => row,
                     None => {
@@ -151,7 +249,11 @@ impl Store {
                             .fetch_one(&mut *conn)
                             .await?
                             .int("n")?;
-                        return Err(if paid > 0 { Rejection::BillAlreadyPaid.into() } else { StoreError::NotFound(Kind::Bill) });
+                        return Err(if paid > 0 {
+                            Rejection::BillAlreadyPaid.into()
+                        } else {
+                            StoreError::NotFound(Kind::Bill)
+                        });
                     }
                 }
             }
@@ -159,9 +261,141 @@ impl Store {
         payable_from_row(&row)
     }
 
-    /// Pays a bill from the customer's wallet in one transaction: fee, wallet debit, biller
-    /// payable credit, platform revenue, the bill's outstanding amount, and the payment record.
+    /// Pays a bill from the customer's wallet, atomically: fee, wallet debit, biller payable
+    /// credit, platform revenue, the bill's outstanding amount, the payment record, and the
+    /// idempotency record all commit together or not at all.
     pub async fn pay(
+        &self,
+        customer_id: &str,
+        target: &PayTarget,
+        amount: i64,
+        currency: &str,
+        replay: Replay<'_, Payment>,
+    ) -> Result<Payment> {
+        match self.backend {
+            crate::Backend::Postgres => self.pay_optimistic(customer_id, target, amount, currency, replay).await,
+            crate::Backend::Sqlite => {
+                self.pay_in_transaction(customer_id, target, amount, currency, replay)
+                    .await
+            }
+        }
+    }
+
+    /// The payment as one guarded statement: two round trips to PostgreSQL instead of eleven.
+    async fn pay_optimistic(
+        &self,
+        customer_id: &str,
+        target: &PayTarget,
+        amount: i64,
+        currency: &str,
+        replay: Replay<'_, Payment>,
+    ) -> Result<Payment> {
+        let mut conn = self.pool.acquire().await?;
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            let p = self.read_payable(&mut conn, target, false).await?;
+            let split = decide(&p, customer_id, amount, currency)?;
+            let bill = &p.bill;
+            let now = billpay_core::time::now();
+            let wallet = wallet_account(customer_id, currency);
+            let revenue = revenue_account(currency);
+            let payment_id = id::new(Kind::Payment);
+            let journal_id = id::new(Kind::Journal);
+            let memo = format!("payment {payment_id} of bill {}", bill.id);
+            let lines: Vec<(i64, String, String, i64)> = [
+                (&wallet, -split.wallet_debit),
+                (&p.payable_account, split.biller_credit),
+                (&revenue, split.fee),
+            ]
+            .into_iter()
+            .filter(|(_, amt)| *amt != 0)
+            .enumerate()
+            .map(|(i, (acct, amt))| (i as i64 + 1, acct.clone(), currency.to_owned(), amt))
+            .collect();
+            let slot = |i: usize| {
+                lines
+                    .get(i)
+                    .map_or((0, String::new(), 0), |(l, a, _, m)| (*l, a.clone(), *m))
+            };
+            let (s1, s2, s3) = (slot(0), slot(1), slot(2));
+            let outstanding = bill.amount_outstanding - amount;
+            let payment = Payment {
+                id: payment_id,
+                confirmation_number: id::confirmation_number(),
+                customer_id: customer_id.to_owned(),
+                biller_id: bill.biller_id.clone(),
+                bill_id: bill.id.clone(),
+                currency: currency.to_owned(),
+                amount,
+                fee: split.fee,
+                fee_payer: p.fee.payer,
+                total_debited: split.wallet_debit,
+                refunded_amount: 0,
+                status: PaymentStatus::Succeeded,
+                journal_id: journal_id.clone(),
+                created_at: now.clone(),
+            };
+            let stored = replay.map(|(k, render)| (k, render(&payment)));
+            let res = sqlx::query(PAY_POSTGRES)
+                .bind(amount)
+                .bind(BillStatus::from_outstanding(bill.amount_due, outstanding).as_str())
+                .bind(&now)
+                .bind(&bill.id)
+                .bind(bill.amount_outstanding)
+                .bind(bill.status.as_str())
+                .bind(&bill.biller_id)
+                .bind(p.amount_rule.as_str())
+                .bind(p.fee.fixed)
+                .bind(p.fee.bps)
+                .bind(p.fee.payer.as_str())
+                .bind(split.wallet_debit)
+                .bind(&wallet)
+                .bind(&journal_id)
+                .bind(&memo)
+                .bind(digest("payment", &lines))
+                .bind(currency)
+                .bind(s1.0)
+                .bind(s1.1)
+                .bind(s1.2)
+                .bind(s2.0)
+                .bind(s2.1)
+                .bind(s2.2)
+                .bind(s3.0)
+                .bind(s3.1)
+                .bind(s3.2)
+                .bind(&payment.id)
+                .bind(&payment.confirmation_number)
+                .bind(customer_id)
+                .bind(split.fee)
+                .bind(stored.as_ref().map(|(k, _)| k.api_key_id.clone()))
+                .bind(stored.as_ref().map(|(k, _)| k.key.clone()))
+                .bind(stored.as_ref().map(|(k, _)| k.request_hash.clone()))
+                .bind(stored.as_ref().map(|(_, (status, _))| i64::from(*status)))
+                .bind(stored.as_ref().map(|(_, (_, body))| body.clone()))
+                .execute(&mut *conn)
+                .await;
+            match res {
+                Ok(_) => return Ok(payment),
+                Err(e) if abort_code(&e) == Some("billpay_stale") => continue,
+                Err(e) if abort_code(&e) == Some("billpay_insufficient_funds") => {
+                    return Err(Rejection::InsufficientFunds {
+                        currency: currency.to_owned(),
+                        needed: split.wallet_debit,
+                    }
+                    .into());
+                }
+                Err(e) if is_unique_violation(&e, "idempotency_keys") => {
+                    return Err(StoreError::IdempotencyRace);
+                }
+                // A clash of confirmation numbers: decide again with a new one.
+                Err(e) if is_unique_violation(&e, "payments") => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// The payment as a transaction that locks the bill and writes step by step.
+    async fn pay_in_transaction(
         &self,
         customer_id: &str,
         target: &PayTarget,
@@ -172,34 +406,9 @@ impl Store {
         let now = billpay_core::time::now();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        let p = self.lock_payable(&mut tx, target).await?;
+        let p = self.read_payable(&mut tx, target, true).await?;
+        let split = decide(&p, customer_id, amount, currency)?;
         let bill = &p.bill;
-        if bill
-            .customer_id
-            .as_deref()
-            .is_some_and(|c| c != customer_id)
-        {
-            return Err(StoreError::NotFound(Kind::Bill));
-        }
-        if p.biller_status == BillerStatus::Suspended {
-            return Err(Rejection::BillerSuspended.into());
-        }
-        match bill.status {
-            BillStatus::Cancelled => return Err(Rejection::BillCancelled.into()),
-            BillStatus::Paid => return Err(Rejection::BillAlreadyPaid.into()),
-            BillStatus::Open | BillStatus::PartiallyPaid => {}
-        }
-        if bill.currency != currency {
-            return Err(Rejection::CurrencyMismatch {
-                given: currency.to_owned(),
-                expected: bill.currency.clone(),
-            }
-            .into());
-        }
-        p.amount_rule
-            .check(amount, bill.amount_outstanding)
-            .map_err(Rejection::AmountNotAllowed)?;
-        let split = p.fee.split(amount).map_err(Rejection::AmountNotAllowed)?;
 
         let wallet = sqlx::query(
             "UPDATE wallets SET balance = balance - $1 WHERE customer_id = $2 AND currency = $3 AND balance >= $1 RETURNING account_id",
@@ -213,15 +422,13 @@ impl Store {
         .text("account_id")?;
 
         let outstanding = bill.amount_outstanding - amount;
-        sqlx::query(
-            "UPDATE bills SET outstanding = $2, status = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(&bill.id)
-        .bind(outstanding)
-        .bind(BillStatus::from_outstanding(bill.amount_due, outstanding).as_str())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE bills SET outstanding = $2, status = $3, updated_at = $4 WHERE id = $1")
+            .bind(&bill.id)
+            .bind(outstanding)
+            .bind(BillStatus::from_outstanding(bill.amount_due, outstanding).as_str())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
 
         let payment_id = id::new(Kind::Payment);
         let revenue = revenue_account(currency);
@@ -340,15 +547,13 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let outstanding = bill.int("outstanding")? + amount;
-        sqlx::query(
-            "UPDATE bills SET outstanding = $2, status = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(&bill_id)
-        .bind(outstanding)
-        .bind(BillStatus::from_outstanding(bill.int("amount_due")?, outstanding).as_str())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE bills SET outstanding = $2, status = $3, updated_at = $4 WHERE id = $1")
+            .bind(&bill_id)
+            .bind(outstanding)
+            .bind(BillStatus::from_outstanding(bill.int("amount_due")?, outstanding).as_str())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE wallets SET balance = balance + $1 WHERE account_id = $2")
             .bind(amount)
             .bind(&wallet)
@@ -414,12 +619,7 @@ impl Store {
             .ok_or(StoreError::NotFound(Kind::Payment))
     }
 
-    pub async fn list_payments(
-        &self,
-        f: &PaymentFilter,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Page<Payment>> {
+    pub async fn list_payments(&self, f: &PaymentFilter, after: Option<&str>, limit: i64) -> Result<Page<Payment>> {
         const SQL: &str = "SELECT id, confirmation, customer_id, biller_id, bill_id, currency, amount, fee, fee_payer, \
              refunded, status, journal_id, created_at FROM payments \
              WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR biller_id = $2) AND ($3 IS NULL OR bill_id = $3) \
@@ -436,10 +636,7 @@ impl Store {
             .bind(limit + 1)
             .fetch_all(&self.pool)
             .await?;
-        let items = rows
-            .iter()
-            .map(payment_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(payment_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |p| &p.id))
     }
 

@@ -23,12 +23,6 @@ impl RowExt for AnyRow {
 
 /// Parses a stored enum value; a value the code does not know means the database was written by
 /// something else, which is reported rather than guessed around.
-pub(crate) fn parse_enum<T>(
-    col: &str,
-    value: String,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<T, sqlx::Error> {
-    parse(&value).ok_or_else(|| {
-        sqlx::Error::Decode(format!("unexpected {col} value {value:?} in the database").into())
-    })
+pub(crate) fn parse_enum<T>(col: &str, value: String, parse: impl Fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
+    parse(&value).ok_or_else(|| sqlx::Error::Decode(format!("unexpected {col} value {value:?} in the database").into()))
 }

@@ -26,21 +26,16 @@ impl TestDb {
     }
 
     pub async fn with_options(backend: Backend, opts: Options) -> TestDb {
-        let unique = format!(
-            "bp_test_{}",
-            ulid::Ulid::generate().to_string().to_ascii_lowercase()
-        );
+        let unique = format!("bp_test_{}", ulid::Ulid::generate().to_string().to_ascii_lowercase());
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{unique}.db"));
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    Cleanup::File(path),
-                )
+                (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::File(path))
             }
             Backend::Postgres => {
-                let admin_url = std::env::var(PG_ENV)
-                    .unwrap_or_else(|_| panic!("{PG_ENV} is not set: run the suite with ./dev test, or point it at a PostgreSQL server"));
+                let admin_url = std::env::var(PG_ENV).unwrap_or_else(|_| {
+                    panic!("{PG_ENV} is not set: run the suite with ./dev test, or point it at a PostgreSQL server")
+                });
                 let admin = Store::connect(
                     &admin_url,
                     Options {
@@ -55,9 +50,7 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 admin.close().await;
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(b, _)| b);
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
                 (
                     format!("{base}/{unique}"),
                     Cleanup::Database {
@@ -67,15 +60,9 @@ impl TestDb {
                 )
             }
         };
-        let store = Store::connect(&url, opts)
-            .await
-            .expect("connect to the test database");
+        let store = Store::connect(&url, opts).await.expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
-        TestDb {
-            store,
-            url,
-            cleanup,
-        }
+        TestDb { store, url, cleanup }
     }
 }
 
@@ -91,10 +78,7 @@ impl Drop for TestDb {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop runs inside the test's runtime; a fresh one on its own thread does the async work.
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    else {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                         return;
                     };
                     rt.block_on(async move {

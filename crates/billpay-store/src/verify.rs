@@ -32,11 +32,15 @@ pub async fn verify_ledger(store: &Store) -> Result<Vec<Violation>> {
         });
     }
 
-    for r in sqlx::query("SELECT j.id FROM journals j WHERE (SELECT COUNT(*) FROM entries e WHERE e.journal_id = j.id) < 2")
-        .fetch_all(pool)
-        .await?
+    for r in
+        sqlx::query("SELECT j.id FROM journals j WHERE (SELECT COUNT(*) FROM entries e WHERE e.journal_id = j.id) < 2")
+            .fetch_all(pool)
+            .await?
     {
-        out.push(Violation { invariant: "every journal has at least two entries", detail: format!("journal {}", r.text("id")?) });
+        out.push(Violation {
+            invariant: "every journal has at least two entries",
+            detail: format!("journal {}", r.text("id")?),
+        });
     }
 
     for r in sqlx::query("SELECT currency, CAST(SUM(amount) AS BIGINT) AS s FROM entries GROUP BY currency HAVING CAST(SUM(amount) AS BIGINT) <> 0").fetch_all(pool).await? {
@@ -124,9 +128,10 @@ pub async fn verify_ledger(store: &Store) -> Result<Vec<Violation>> {
     let journals = sqlx::query("SELECT id, kind, digest FROM journals")
         .fetch_all(pool)
         .await?;
-    let entries = sqlx::query("SELECT journal_id, line, account_id, currency, amount FROM entries ORDER BY journal_id, line")
-        .fetch_all(pool)
-        .await?;
+    let entries =
+        sqlx::query("SELECT journal_id, line, account_id, currency, amount FROM entries ORDER BY journal_id, line")
+            .fetch_all(pool)
+            .await?;
     let mut by_journal: std::collections::HashMap<String, Vec<(i64, String, String, i64)>> =
         std::collections::HashMap::new();
     for e in &entries {
@@ -166,11 +171,7 @@ pub async fn verify_ledger(store: &Store) -> Result<Vec<Violation>> {
     .fetch_one(pool)
     .await?
     .int("n")?;
-    let expected = if store.backend() == Backend::Postgres {
-        2
-    } else {
-        4
-    };
+    let expected = if store.backend() == Backend::Postgres { 2 } else { 4 };
     if triggers != expected {
         out.push(Violation {
             invariant: "entries are never changed",

@@ -14,29 +14,15 @@ use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    TopUp {
-        customer: usize,
-        amount: i64,
-    },
-    Pay {
-        customer: usize,
-        bill: usize,
-        amount: i64,
-    },
-    Refund {
-        payment: usize,
-        amount: i64,
-    },
+    TopUp { customer: usize, amount: i64 },
+    Pay { customer: usize, bill: usize, amount: i64 },
+    Refund { payment: usize, amount: i64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..3usize, 1..200_000i64).prop_map(|(customer, amount)| Op::TopUp { customer, amount }),
-        (0..3usize, 0..4usize, 1..60_000i64).prop_map(|(customer, bill, amount)| Op::Pay {
-            customer,
-            bill,
-            amount
-        }),
+        (0..3usize, 0..4usize, 1..60_000i64).prop_map(|(customer, bill, amount)| Op::Pay { customer, bill, amount }),
         (0..30usize, 1..40_000i64).prop_map(|(payment, amount)| Op::Refund { payment, amount }),
     ]
 }
@@ -54,13 +40,7 @@ struct World {
 async fn setup(store: &Store) -> World {
     let mut customers = Vec::new();
     for i in 0..3 {
-        customers.push(
-            store
-                .create_customer(&format!("C{i}"), None, None)
-                .await
-                .unwrap()
-                .id,
-        );
+        customers.push(store.create_customer(&format!("C{i}"), None, None).await.unwrap().id);
     }
     let mut bills = Vec::new();
     for (rule, payer, bps) in [
@@ -125,11 +105,7 @@ async fn run_case(backend: Backend, batches: Vec<Vec<Op>>) -> Result<(), TestCas
                         .top_up(&world.customers[customer], "COP", amount, None)
                         .await
                         .map(|_| Outcome::ToppedUp(customer, amount)),
-                    Op::Pay {
-                        customer,
-                        bill,
-                        amount,
-                    } => {
+                    Op::Pay { customer, bill, amount } => {
                         let target = PayTarget::Bill(world.bills[bill].clone());
                         match store
                             .pay(&world.customers[customer], &target, amount, "COP", None)
@@ -190,22 +166,14 @@ async fn run_case(backend: Backend, batches: Vec<Vec<Op>>) -> Result<(), TestCas
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let balance = wallet.balances.first().map_or(0, |b| b.balance);
         prop_assert!(balance >= 0);
-        prop_assert_eq!(
-            balance,
-            expected.get(&i).copied().unwrap_or(0),
-            "customer {}",
-            i
-        );
+        prop_assert_eq!(balance, expected.get(&i).copied().unwrap_or(0), "customer {}", i);
     }
     for pid in paid_by_payment.keys() {
         let p = store
             .get_payment(pid)
             .await
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(
-            p.refunded_amount,
-            refunded_by_payment.get(pid).copied().unwrap_or(0)
-        );
+        prop_assert_eq!(p.refunded_amount, refunded_by_payment.get(pid).copied().unwrap_or(0));
         prop_assert!(p.refunded_amount <= p.amount);
     }
     Ok(())

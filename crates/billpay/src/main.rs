@@ -25,12 +25,7 @@ struct Cli {
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
     /// Where the embedded database and demo keys live.
-    #[arg(
-        long,
-        env = "BILLPAY_DATA_DIR",
-        default_value = ".billpay",
-        global = true
-    )]
+    #[arg(long, env = "BILLPAY_DATA_DIR", default_value = ".billpay", global = true)]
     data_dir: PathBuf,
     /// Log format: json, or readable text. `auto` picks text on a terminal.
     #[arg(long, env = "BILLPAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
@@ -110,8 +105,7 @@ enum RoleArg {
 }
 
 fn init_logs(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_env("BILLPAY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter = EnvFilter::try_from_env("BILLPAY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
@@ -257,10 +251,7 @@ fn write_demo_keys(dir: &Path, keys: &demo::DemoKeys) -> anyhow::Result<()> {
     let path = dir.join("demo-keys.json");
     std::fs::write(&path, serde_json::to_string_pretty(keys)? + "\n")
         .with_context(|| format!("writing {}", path.display()))?;
-    println!(
-        "BillPay demo data loaded. API keys (also in {}):",
-        path.display()
-    );
+    println!("BillPay demo data loaded. API keys (also in {}):", path.display());
     println!("  admin                      {}", keys.admin);
     for k in keys.billers.iter().chain(&keys.customers) {
         println!("  {:<26} {}", k.id, k.key);
@@ -308,8 +299,7 @@ async fn shutdown_signal() {
 
 async fn sweep_idempotency_keys(store: Store, retention_days: u32) {
     loop {
-        let cutoff =
-            time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(retention_days));
+        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(retention_days));
         match store
             .idempotency_sweep(&billpay_core::time::format_timestamp(cutoff))
             .await

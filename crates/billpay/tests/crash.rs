@@ -55,10 +55,7 @@ async fn start(db_url: &str, data_dir: &std::path::Path, port: u16) -> Server {
         {
             break;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "billpay did not become ready"
-        );
+        assert!(t.elapsed() < Duration::from_secs(30), "billpay did not become ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Server { child, base }
@@ -78,10 +75,7 @@ fn verify(db_url: &str) -> (bool, String) {
         .args(["ledger", "verify", "--database-url", db_url])
         .output()
         .expect("run ledger verify");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 async fn crash_and_recover(backend: Backend) {
@@ -96,9 +90,7 @@ async fn crash_and_recover(backend: Backend) {
     let stop = Arc::new(AtomicBool::new(false));
     let load = {
         let (base, fixture, stop) = (server.base.clone(), fixture.clone(), stop.clone());
-        tokio::spawn(async move {
-            billpay_loadgen::pay_load(&base, ADMIN, &fixture, &plan(8, "crash"), stop).await
-        })
+        tokio::spawn(async move { billpay_loadgen::pay_load(&base, ADMIN, &fixture, &plan(8, "crash"), stop).await })
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.child.kill().expect("kill -9");
@@ -169,9 +161,7 @@ async fn sigterm_finishes_in_flight_requests() {
     let stop = Arc::new(AtomicBool::new(false));
     let load = {
         let (base, fixture, stop) = (server.base.clone(), fixture.clone(), stop.clone());
-        tokio::spawn(async move {
-            billpay_loadgen::pay_load(&base, ADMIN, &fixture, &plan(4, "term"), stop).await
-        })
+        tokio::spawn(async move { billpay_loadgen::pay_load(&base, ADMIN, &fixture, &plan(4, "term"), stop).await })
     };
     tokio::time::sleep(Duration::from_millis(800)).await;
     let pid = server.child.id().to_string();

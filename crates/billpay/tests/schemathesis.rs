@@ -34,15 +34,25 @@ fn openapi_document_survives_schemathesis() {
         .expect("start billpay");
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "billpay did not start"
-        );
+        assert!(t.elapsed() < Duration::from_secs(30), "billpay did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = Command::new(&schemathesis)
-        .args(["run", &format!("{base}/openapi.json"), "-H", &format!("Authorization: Bearer {ADMIN}")])
-        .args(["--max-examples", "25", "--generation-database", "none", "--max-failures", "20", "--no-color"])
+        .args([
+            "run",
+            &format!("{base}/openapi.json"),
+            "-H",
+            &format!("Authorization: Bearer {ADMIN}"),
+        ])
+        .args([
+            "--max-examples",
+            "25",
+            "--generation-database",
+            "none",
+            "--max-failures",
+            "20",
+            "--no-color",
+        ])
         .args([
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,\

@@ -23,10 +23,7 @@ use crate::routes::List;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/billers", get(list_billers).post(create_biller))
-        .route(
-            "/v1/billers/{biller_id}",
-            get(get_biller).patch(update_biller),
-        )
+        .route("/v1/billers/{biller_id}", get(get_biller).patch(update_biller))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -82,21 +79,14 @@ pub struct BillerQuery {
 
 pub(crate) fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.trim().is_empty() || value.chars().count() > max {
-        return Err(ApiError::invalid(format!(
-            "{field} must be 1 to {max} characters"
-        )));
+        return Err(ApiError::invalid(format!("{field} must be 1 to {max} characters")));
     }
     Ok(())
 }
 
 pub(crate) fn check_currency(value: &str) -> Result<Currency, ApiError> {
-    Currency::parse(value).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_currency",
-            e.to_string(),
-        )
-    })
+    Currency::parse(value)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_currency", e.to_string()))
 }
 
 fn check_fee(fee: &FeeInput) -> Result<Fee, ApiError> {
@@ -246,7 +236,5 @@ pub async fn update_biller(
         fee_payer: fee.map(|f| f.payer),
         status: b.status,
     };
-    Ok(axum::Json(
-        state.store.update_biller(&biller_id, patch).await?,
-    ))
+    Ok(axum::Json(state.store.update_biller(&biller_id, patch).await?))
 }

@@ -17,9 +17,7 @@ use billpay_store::{Bill, BillFilter, NewBill, Role};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ItemError};
-use crate::extract::{
-    ApiJson, ApiQuery, IdempotencyKey, decode_cursor, page_limit, path_id, read_body,
-};
+use crate::extract::{ApiJson, ApiQuery, IdempotencyKey, decode_cursor, page_limit, path_id, read_body};
 use crate::routes::List;
 use crate::routes::billers::check_currency;
 
@@ -100,8 +98,7 @@ fn acting_biller(who: &Principal, named: Option<&str>) -> Result<String, ApiErro
             "a biller key presents bills only for its own biller",
         )),
         (Role::Admin, _, Some(n)) => {
-            path_id(Kind::Biller, n)
-                .map_err(|_| ApiError::invalid(format!("biller_id {n:?} is not a biller id")))?;
+            path_id(Kind::Biller, n).map_err(|_| ApiError::invalid(format!("biller_id {n:?} is not a biller id")))?;
             Ok(n.to_owned())
         }
         (Role::Admin, _, None) => Err(ApiError::invalid("biller_id is required with an admin key")),
@@ -109,12 +106,7 @@ fn acting_biller(who: &Principal, named: Option<&str>) -> Result<String, ApiErro
     }
 }
 
-fn check_bill(
-    reference: &str,
-    customer_name: &str,
-    amount_due: i64,
-    due_date: &str,
-) -> Result<(), String> {
+fn check_bill(reference: &str, customer_name: &str, amount_due: i64, due_date: &str) -> Result<(), String> {
     if reference.is_empty() || reference.len() > 64 {
         return Err("reference must be 1 to 64 characters".into());
     }
@@ -131,9 +123,7 @@ fn visible(who: &Principal, bill: &Bill) -> bool {
     match who.role() {
         Role::Admin => true,
         Role::Biller => who.biller() == Some(bill.biller_id.as_str()),
-        Role::Customer => {
-            bill.customer_id.is_none() || bill.customer_id.as_deref() == who.customer()
-        }
+        Role::Customer => bill.customer_id.is_none() || bill.customer_id.as_deref() == who.customer(),
     }
 }
 
@@ -149,12 +139,10 @@ pub async fn create_bill(
 ) -> Result<Response, ApiError> {
     let b = body.value()?;
     let biller_id = acting_biller(&who, b.biller_id.as_deref())?;
-    check_bill(&b.reference, &b.customer_name, b.amount_due, &b.due_date)
-        .map_err(ApiError::invalid)?;
+    check_bill(&b.reference, &b.customer_name, b.amount_due, &b.due_date).map_err(ApiError::invalid)?;
     let currency = check_currency(&b.currency)?;
     if let Some(c) = &b.customer_id {
-        path_id(Kind::Customer, c)
-            .map_err(|_| ApiError::invalid(format!("customer_id {c:?} is not a customer id")))?;
+        path_id(Kind::Customer, c).map_err(|_| ApiError::invalid(format!("customer_id {c:?} is not a customer id")))?;
     }
     let biller = state.store.get_biller(&biller_id).await?;
     if biller.currency != currency.code() {
@@ -229,9 +217,7 @@ pub async fn bulk_create_bills(
         ));
     }
     let raw = read_body(req, &state, crate::MAX_BODY).await?;
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(raw.as_ref());
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(raw.as_ref());
     let mut bills = Vec::new();
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -258,17 +244,11 @@ pub async fn bulk_create_bills(
         let parsed = row
             .amount_due
             .parse::<i64>()
-            .map_err(|_| {
-                format!(
-                    "amount_due {:?} is not an integer of minor units",
-                    row.amount_due
-                )
-            })
+            .map_err(|_| format!("amount_due {:?} is not an integer of minor units", row.amount_due))
             .and_then(|amount| {
                 check_bill(&row.reference, &row.customer_name, amount, &row.due_date)?;
                 if let Some(c) = row.customer_id.as_deref().filter(|c| !c.is_empty()) {
-                    path_id(Kind::Customer, c)
-                        .map_err(|_| format!("customer_id {c:?} is not a customer id"))?;
+                    path_id(Kind::Customer, c).map_err(|_| format!("customer_id {c:?} is not a customer id"))?;
                 }
                 if !seen.insert((row.reference.clone(), row.due_date.clone())) {
                     return Err(format!(
@@ -303,24 +283,17 @@ pub async fn bulk_create_bills(
     }
     let store = state.store.clone();
     let fingerprint = format!("POST /v1/bills/bulk?biller_id={biller_id}");
-    crate::idempotent!(
-        state,
-        who,
-        key,
-        (&fingerprint, &raw),
-        StatusCode::CREATED,
-        |r| store
-            .create_bills(
-                &biller_id,
-                &bills,
-                |bill_ids| BulkResult {
-                    created: bill_ids.len(),
-                    bill_ids
-                },
-                r
-            )
-            .await
-    )
+    crate::idempotent!(state, who, key, (&fingerprint, &raw), StatusCode::CREATED, |r| store
+        .create_bills(
+            &biller_id,
+            &bills,
+            |bill_ids| BulkResult {
+                created: bill_ids.len(),
+                bill_ids
+            },
+            r
+        )
+        .await)
 }
 
 pub(crate) fn rows_error(errors: Vec<ItemError>) -> ApiError {
@@ -355,11 +328,7 @@ pub async fn list_bills(
         Role::Customer => f.customer_id = who.customer().map(str::to_owned),
     }
     Ok(axum::Json(
-        state
-            .store
-            .list_bills(&f, after.as_deref(), limit)
-            .await?
-            .into(),
+        state.store.list_bills(&f, after.as_deref(), limit).await?.into(),
     ))
 }
 
@@ -374,8 +343,7 @@ pub async fn lookup_bills(
 ) -> Result<axum::Json<List<Bill>>, ApiError> {
     path_id(Kind::Biller, &q.biller_id)?;
     let biller = state.store.get_biller(&q.biller_id).await?;
-    let rule = billpay_core::biller::ReferenceRule::new(&biller.reference_pattern)
-        .map_err(ApiError::invalid)?;
+    let rule = billpay_core::biller::ReferenceRule::new(&biller.reference_pattern).map_err(ApiError::invalid)?;
     if !rule.matches(&q.reference) {
         return Err(Rejection::ReferenceInvalid {
             reference: q.reference,

@@ -71,9 +71,7 @@ pub async fn create_customer(
     if let Some(e) = &c.email
         && (e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@'))
     {
-        return Err(ApiError::invalid(format!(
-            "email {e:?} is not an email address"
-        )));
+        return Err(ApiError::invalid(format!("email {e:?} is not an email address")));
     }
     let (name, email) = (c.name.trim().to_owned(), c.email.clone());
     let store = state.store.clone();
@@ -99,11 +97,7 @@ pub async fn list_customers(
     let limit = page_limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref(), Kind::Customer)?;
     Ok(axum::Json(
-        state
-            .store
-            .list_customers(after.as_deref(), limit)
-            .await?
-            .into(),
+        state.store.list_customers(after.as_deref(), limit).await?.into(),
     ))
 }
 
@@ -153,12 +147,7 @@ pub async fn top_up(
     let amount = t.amount;
     let store = state.store.clone();
     let fingerprint = format!("POST /v1/customers/{customer_id}/wallet/topups");
-    crate::idempotent!(
-        state,
-        who,
-        key,
-        (&fingerprint, &body.raw),
-        StatusCode::CREATED,
-        |r| store.top_up(&customer_id, currency.code(), amount, r).await
-    )
+    crate::idempotent!(state, who, key, (&fingerprint, &body.raw), StatusCode::CREATED, |r| {
+        store.top_up(&customer_id, currency.code(), amount, r).await
+    })
 }

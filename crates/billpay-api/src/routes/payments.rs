@@ -97,20 +97,15 @@ pub async fn create_payment(
         (Role::Customer, None) => who.customer().unwrap_or_default().to_owned(),
         (Role::Customer, Some(c)) if Some(c.as_str()) == who.customer() => c.clone(),
         (Role::Customer, Some(_)) => {
-            return Err(ApiError::forbidden(
-                "a customer key pays only from its own wallet",
-            ));
+            return Err(ApiError::forbidden("a customer key pays only from its own wallet"));
         }
         (Role::Admin, Some(c)) => {
-            path_id(Kind::Customer, c).map_err(|_| {
-                ApiError::invalid(format!("customer_id {c:?} is not a customer id"))
-            })?;
+            path_id(Kind::Customer, c)
+                .map_err(|_| ApiError::invalid(format!("customer_id {c:?} is not a customer id")))?;
             c.clone()
         }
         (Role::Admin, None) => {
-            return Err(ApiError::invalid(
-                "customer_id is required with an admin key",
-            ));
+            return Err(ApiError::invalid("customer_id is required with an admin key"));
         }
         (Role::Biller, _) => return Err(ApiError::forbidden("a biller key cannot make payments")),
     };
@@ -143,15 +138,10 @@ pub async fn create_payment(
         key,
         ("POST /v1/payments", &body.raw),
         StatusCode::CREATED,
-        |r| store
-            .pay(&customer_id, &target, amount, currency.code(), r)
-            .await
+        |r| store.pay(&customer_id, &target, amount, currency.code(), r).await
     );
     match &result {
-        Ok(resp)
-            if resp.status() == StatusCode::CREATED
-                && resp.headers().get("idempotent-replayed").is_none() =>
-        {
+        Ok(resp) if resp.status() == StatusCode::CREATED && resp.headers().get("idempotent-replayed").is_none() => {
             count("succeeded");
             metrics::counter!("billpay_payment_amount_minor_total", "currency" => currency.code())
                 .increment(amount.unsigned_abs());
@@ -194,19 +184,11 @@ pub async fn list_payments(
         Role::Customer => f.customer_id = who.customer().map(str::to_owned),
     }
     Ok(axum::Json(
-        state
-            .store
-            .list_payments(&f, after.as_deref(), limit)
-            .await?
-            .into(),
+        state.store.list_payments(&f, after.as_deref(), limit).await?.into(),
     ))
 }
 
-async fn visible_payment(
-    state: &AppState,
-    who: &Principal,
-    payment_id: &str,
-) -> Result<Payment, ApiError> {
+async fn visible_payment(state: &AppState, who: &Principal, payment_id: &str) -> Result<Payment, ApiError> {
     path_id(Kind::Payment, payment_id)?;
     let p = state.store.get_payment(payment_id).await?;
     if visible(who, &p) {
@@ -224,9 +206,7 @@ pub async fn get_payment(
     who: Principal,
     Path(payment_id): Path<String>,
 ) -> Result<axum::Json<Payment>, ApiError> {
-    Ok(axum::Json(
-        visible_payment(&state, &who, &payment_id).await?,
-    ))
+    Ok(axum::Json(visible_payment(&state, &who, &payment_id).await?))
 }
 
 /// A payment's receipt: printable HTML when the client asks for `text/html`, JSON otherwise.
@@ -274,15 +254,14 @@ fn render_receipt(r: &Receipt) -> Result<String, minijinja::Error> {
         .iter()
         .map(|f| minijinja::context! { id => f.id, created_at => f.created_at, reason => f.reason, formatted => fmt(f.amount) })
         .collect();
-    env.get_template("receipt.html")?
-        .render(minijinja::context! {
-            p => r.payment,
-            r => r,
-            amount => fmt(r.payment.amount),
-            fee => fmt(r.payment.fee),
-            total => fmt(r.payment.total_debited),
-            refunds => refunds,
-        })
+    env.get_template("receipt.html")?.render(minijinja::context! {
+        p => r.payment,
+        r => r,
+        amount => fmt(r.payment.amount),
+        fee => fmt(r.payment.fee),
+        total => fmt(r.payment.total_debited),
+        refunds => refunds,
+    })
 }
 
 /// Refund part or all of a payment (admin, or the biller that was paid).
@@ -297,9 +276,7 @@ pub async fn create_refund(
     body: ApiJson<CreateRefund>,
 ) -> Result<Response, ApiError> {
     if who.role() == Role::Customer {
-        return Err(ApiError::forbidden(
-            "a customer key cannot refund; ask the biller",
-        ));
+        return Err(ApiError::forbidden("a customer key cannot refund; ask the biller"));
     }
     let b = body.value()?;
     money::validate_amount(b.amount)
@@ -312,12 +289,7 @@ pub async fn create_refund(
     let amount = b.amount;
     let store = state.store.clone();
     let fingerprint = format!("POST /v1/payments/{payment_id}/refunds");
-    crate::idempotent!(
-        state,
-        who,
-        key,
-        (&fingerprint, &body.raw),
-        StatusCode::CREATED,
-        |r| store.refund(&payment_id, amount, &reason, r).await
-    )
+    crate::idempotent!(state, who, key, (&fingerprint, &body.raw), StatusCode::CREATED, |r| {
+        store.refund(&payment_id, amount, &reason, r).await
+    })
 }

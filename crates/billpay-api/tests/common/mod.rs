@@ -84,9 +84,7 @@ impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         let db = TestDb::new(backend).await;
         demo::load(&db.store).await.expect("demo data");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let router = app(AppState::new(db.store.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -147,10 +145,7 @@ impl TestApp {
             Method::POST,
             path,
             Some(key),
-            &[
-                ("content-type", "application/json"),
-                ("idempotency-key", idem),
-            ],
+            &[("content-type", "application/json"), ("idempotency-key", idem)],
             Some(body.to_string().into_bytes()),
         )
         .await
@@ -182,20 +177,12 @@ impl TestApp {
     }
 
     pub async fn assert_ledger_ok(&self) {
-        let v = billpay_store::verify_ledger(self.store())
-            .await
-            .expect("verify");
+        let v = billpay_store::verify_ledger(self.store()).await.expect("verify");
         assert!(v.is_empty(), "ledger invariants broken: {v:?}");
     }
 
     /// Creates a biller with the given rule and fee, and a bill at it; returns (biller, bill).
-    pub async fn biller_with_bill(
-        &self,
-        rule: &str,
-        fee: Value,
-        currency: &str,
-        amount_due: i64,
-    ) -> (String, String) {
+    pub async fn biller_with_bill(&self, rule: &str, fee: Value, currency: &str, amount_due: i64) -> (String, String) {
         let b = self
             .post(
                 "/v1/billers",
