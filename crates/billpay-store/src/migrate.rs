@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0002_guarded_payments.sql"),
         sqlite: include_str!("../migrations/sqlite/0002_guarded_payments.sql"),
     },
+    Migration {
+        version: 3,
+        name: "no_locks_on_hot_rows",
+        postgres: include_str!("../migrations/postgres/0003_no_locks_on_hot_rows.sql"),
+        sqlite: include_str!("../migrations/sqlite/0003_no_locks_on_hot_rows.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

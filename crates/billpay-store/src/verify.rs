@@ -51,6 +51,40 @@ pub async fn verify_ledger(store: &Store) -> Result<Vec<Violation>> {
     }
 
     for r in sqlx::query(
+        "SELECT e.journal_id, e.line, e.account_id FROM entries e \
+         WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id)",
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        out.push(Violation {
+            invariant: "every entry is on a known account",
+            detail: format!(
+                "journal {} line {} is on unknown account {}",
+                r.text("journal_id")?,
+                r.int("line")?,
+                r.text("account_id")?
+            ),
+        });
+    }
+
+    for r in sqlx::query(
+        "SELECT p.id, p.biller_id FROM payments p WHERE NOT EXISTS (SELECT 1 FROM billers b WHERE b.id = p.biller_id)",
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        out.push(Violation {
+            invariant: "every payment is to a known biller",
+            detail: format!(
+                "payment {} names unknown biller {}",
+                r.text("id")?,
+                r.text("biller_id")?
+            ),
+        });
+    }
+
+    for r in sqlx::query(
         "SELECT e.journal_id, e.line, e.currency, a.currency AS account_currency FROM entries e \
          JOIN accounts a ON a.id = e.account_id WHERE e.currency <> a.currency",
     )

@@ -17,7 +17,10 @@ fn tour() -> String {
 fn readme_tour_works_as_written() {
     let dir = std::env::temp_dir().join(format!("billpay-tour-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
     let bin = env!("CARGO_BIN_EXE_billpay");
     let mut server = Command::new(bin)
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
@@ -45,7 +48,11 @@ fn readme_tour_works_as_written() {
     let _ = server.wait();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success(), "the tour failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the tour failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for expected in [
         "ok\nready",
         "\"reference\":\"1002003001\"",
@@ -61,6 +68,9 @@ fn readme_tour_works_as_written() {
         "3.1.0",
         "billpay_payments_total{status=\"succeeded\"} 1",
     ] {
-        assert!(stdout.contains(expected), "the tour's output lacks {expected:?}:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "the tour's output lacks {expected:?}:\n{stdout}"
+        );
     }
 }
