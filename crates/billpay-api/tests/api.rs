@@ -629,3 +629,33 @@ both!(ledger_verify_catches_tampering, |app: TestApp| async move {
         "{v:?}"
     );
 });
+
+both!(idempotency_keys_are_swept_after_retention, |app: TestApp| async move {
+    let body = json!({"name": "Kept"});
+    app.post_idem("/v1/customers", ADMIN, "sweep-me", body.clone())
+        .await
+        .ok(201);
+    // Records newer than the cut-off stay; the sweeper only removes older ones.
+    let kept = app
+        .store()
+        .idempotency_sweep("2000-01-01T00:00:00.000000Z")
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    assert_eq!(
+        app.post_idem("/v1/customers", ADMIN, "sweep-me", body.clone())
+            .await
+            .headers["idempotent-replayed"],
+        "true"
+    );
+    let removed = app
+        .store()
+        .idempotency_sweep("2999-01-01T00:00:00.000000Z")
+        .await
+        .unwrap();
+    assert!(removed >= 1);
+    // Once swept, the key is free again: the same request creates a second customer.
+    let again = app.post_idem("/v1/customers", ADMIN, "sweep-me", body).await;
+    assert_eq!(again.status, 201);
+    assert!(again.headers.get("idempotent-replayed").is_none());
+});

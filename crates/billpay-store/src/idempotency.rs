@@ -47,18 +47,7 @@ impl Store {
     /// Stores the response to a request that changed nothing (a refused payment, say), so a retry
     /// with the same key gets the same answer. A record already there wins.
     pub async fn idempotency_put(&self, idem: &IdemKey, status: u16, body: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO idempotency_keys (api_key_id, key, request_hash, status, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(&idem.api_key_id)
-        .bind(&idem.key)
-        .bind(&idem.request_hash)
-        .bind(i64::from(status))
-        .bind(body)
-        .bind(billpay_core::time::now())
-        .execute(&self.pool)
-        .await?;
+        insert(INSERT_OR_KEEP, idem, status, body).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -72,24 +61,33 @@ impl Store {
     }
 }
 
+const INSERT: &str = "INSERT INTO idempotency_keys (api_key_id, key, request_hash, status, body, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT_OR_KEEP: &str = "INSERT INTO idempotency_keys (api_key_id, key, request_hash, status, body, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
+fn insert<'q>(
+    sql: &'static str,
+    idem: &'q IdemKey,
+    status: u16,
+    body: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sql)
+        .bind(&idem.api_key_id)
+        .bind(&idem.key)
+        .bind(&idem.request_hash)
+        .bind(i64::from(status))
+        .bind(body)
+        .bind(billpay_core::time::now())
+}
+
 /// Writes the idempotency record for `value` inside the effect's transaction.
 pub(crate) async fn record<T>(conn: &mut AnyConnection, replay: Replay<'_, T>, value: &T) -> Result<()> {
     let Some((idem, render)) = replay else {
         return Ok(());
     };
     let (status, body) = render(value);
-    let res = sqlx::query(
-        "INSERT INTO idempotency_keys (api_key_id, key, request_hash, status, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&idem.api_key_id)
-    .bind(&idem.key)
-    .bind(&idem.request_hash)
-    .bind(i64::from(status))
-    .bind(body)
-    .bind(billpay_core::time::now())
-    .execute(&mut *conn)
-    .await;
+    let res = insert(INSERT, idem, status, &body).execute(&mut *conn).await;
     match res {
         Ok(_) => Ok(()),
         Err(e) if is_unique_violation(&e, "idempotency_keys") => Err(StoreError::IdempotencyRace),

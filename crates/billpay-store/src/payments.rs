@@ -103,6 +103,36 @@ fn payable_from_row(r: &AnyRow) -> Result<Payable> {
     })
 }
 
+impl Payable {
+    /// The payment record a decision produces, with a fresh confirmation number.
+    fn planned(
+        &self,
+        payment_id: String,
+        customer_id: &str,
+        amount: i64,
+        split: &Split,
+        journal_id: String,
+        now: String,
+    ) -> Payment {
+        Payment {
+            id: payment_id,
+            confirmation_number: id::confirmation_number(),
+            customer_id: customer_id.to_owned(),
+            biller_id: self.bill.biller_id.clone(),
+            bill_id: self.bill.id.clone(),
+            currency: self.bill.currency.clone(),
+            amount,
+            fee: split.fee,
+            fee_payer: self.fee.payer,
+            total_debited: split.wallet_debit,
+            refunded_amount: 0,
+            status: PaymentStatus::Succeeded,
+            journal_id,
+            created_at: now,
+        }
+    }
+}
+
 /// The bill-and-biller columns a payment decides on.
 macro_rules! payable_select {
     ($where:literal) => {
@@ -318,22 +348,7 @@ impl Store {
             };
             let (s1, s2, s3) = (slot(0), slot(1), slot(2));
             let outstanding = bill.amount_outstanding - amount;
-            let payment = Payment {
-                id: payment_id,
-                confirmation_number: id::confirmation_number(),
-                customer_id: customer_id.to_owned(),
-                biller_id: bill.biller_id.clone(),
-                bill_id: bill.id.clone(),
-                currency: currency.to_owned(),
-                amount,
-                fee: split.fee,
-                fee_payer: p.fee.payer,
-                total_debited: split.wallet_debit,
-                refunded_amount: 0,
-                status: PaymentStatus::Succeeded,
-                journal_id: journal_id.clone(),
-                created_at: now.clone(),
-            };
+            let payment = p.planned(payment_id, customer_id, amount, &split, journal_id.clone(), now.clone());
             let stored = replay.map(|(k, render)| (k, render(&payment)));
             let res = sqlx::query(PAY_POSTGRES)
                 .bind(amount)
@@ -456,48 +471,37 @@ impl Store {
         .await?;
 
         // A clash of confirmation numbers is one in ~10^11 per pair; try again rather than fail.
-        let mut confirmation = id::confirmation_number();
+        let mut payment = p.planned(payment_id, customer_id, amount, &split, journal_id, now);
+        let mut inserted = false;
         for _ in 0..5 {
             let done = sqlx::query(
                 "INSERT INTO payments (id, confirmation, customer_id, biller_id, bill_id, wallet_account, currency, amount, fee, \
                  fee_payer, refunded, status, journal_id, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 'succeeded', $11, $12) ON CONFLICT (confirmation) DO NOTHING",
             )
-            .bind(&payment_id)
-            .bind(&confirmation)
+            .bind(&payment.id)
+            .bind(&payment.confirmation_number)
             .bind(customer_id)
-            .bind(&bill.biller_id)
-            .bind(&bill.id)
+            .bind(&payment.biller_id)
+            .bind(&payment.bill_id)
             .bind(&wallet)
             .bind(currency)
             .bind(amount)
             .bind(split.fee)
             .bind(p.fee.payer.as_str())
-            .bind(&journal_id)
-            .bind(&now)
+            .bind(&payment.journal_id)
+            .bind(&payment.created_at)
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 1 {
+                inserted = true;
                 break;
             }
-            confirmation = id::confirmation_number();
+            payment.confirmation_number = id::confirmation_number();
         }
-        let payment = Payment {
-            id: payment_id,
-            confirmation_number: confirmation,
-            customer_id: customer_id.to_owned(),
-            biller_id: bill.biller_id.clone(),
-            bill_id: bill.id.clone(),
-            currency: currency.to_owned(),
-            amount,
-            fee: split.fee,
-            fee_payer: p.fee.payer,
-            total_debited: split.wallet_debit,
-            refunded_amount: 0,
-            status: PaymentStatus::Succeeded,
-            journal_id,
-            created_at: now,
-        };
+        if !inserted {
+            return Err(StoreError::Contention);
+        }
         idempotency::record(&mut tx, replay, &payment).await?;
         tx.commit().await?;
         Ok(payment)
