@@ -5,7 +5,8 @@
 #
 #   bench/run.sh [--clients 32] [--seconds 20]
 # Environment: BILLPAY_BENCH_PG (default postgres://postgres@127.0.0.1:5432), a server where the
-# bench may create and drop the database billpay_bench.
+# bench may create and drop the database billpay_bench; BILLPAY_BENCH_SSLMODE (default disable)
+# for both the server's and pgbench's connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS=32 SECONDS_=20
@@ -17,6 +18,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 PG=${BILLPAY_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+# TLS to a database on the same host measures OpenSSL, not BillPay; both sides use the same mode.
+SSLMODE=${BILLPAY_BENCH_SSLMODE:-disable}
 ADMIN=bpk_demo_admin_do_not_use_in_production
 PORT=18787
 WORK=$(mktemp -d)
@@ -59,7 +62,7 @@ field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 
 # PostgreSQL: the API under load.
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS billpay_bench WITH (FORCE)" -c "CREATE DATABASE billpay_bench" >/dev/null
-start_server "$PG/billpay_bench"
+start_server "$PG/billpay_bench?sslmode=$SSLMODE"
 run_load postgres
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 
@@ -74,7 +77,7 @@ CREATE UNIQUE INDEX ON bench_customers (n);
 CREATE TABLE bench_billers AS SELECT id, payable_account_id FROM billers WHERE id = '$BILLER';
 VACUUM ANALYZE;
 SQL
-pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_" -D nbills=2000 -D ncust="$CLIENTS" -f bench/payment.sql \
+PGSSLMODE=$SSLMODE pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_" -D nbills=2000 -D ncust="$CLIENTS" -f bench/payment.sql \
   "$PG/billpay_bench" > "$WORK/pgbench.txt" 2>&1 || { cat "$WORK/pgbench.txt"; exit 1; }
 PGB_TPS=$(awk -F'= ' '/^tps/ {split($2,a," "); print a[1]; exit}' "$WORK/pgbench.txt")
 PGB_LAT=$(awk -F'= ' '/latency average/ {split($2,a," "); print a[1]}' "$WORK/pgbench.txt")

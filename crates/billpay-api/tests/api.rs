@@ -628,6 +628,22 @@ both!(ledger_verify_catches_tampering, |app: TestApp| async move {
         v.iter().any(|v| v.invariant.starts_with("a bill's outstanding")),
         "{v:?}"
     );
+    // A payment pointing at a bill that does not exist: SQLite's foreign key refuses it; on
+    // PostgreSQL, where payments carry no foreign keys, verify reports it.
+    let dangling = sqlx::query("UPDATE payments SET bill_id = 'bill_gone'")
+        .execute(pool)
+        .await;
+    match app.store().backend() {
+        billpay_store::Backend::Sqlite => assert!(dangling.is_err(), "SQLite keeps the foreign key"),
+        billpay_store::Backend::Postgres => {
+            dangling.unwrap();
+            let v = billpay_store::verify_ledger(app.store()).await.unwrap();
+            assert!(
+                v.iter().any(|v| v.detail.contains("names unknown bill bill_gone")),
+                "{v:?}"
+            );
+        }
+    }
 });
 
 both!(idempotency_keys_are_swept_after_retention, |app: TestApp| async move {

@@ -68,19 +68,26 @@ pub async fn verify_ledger(store: &Store) -> Result<Vec<Violation>> {
         });
     }
 
+    // Each reference a payment makes, with what it points at.
     for r in sqlx::query(
-        "SELECT p.id, p.biller_id FROM payments p WHERE NOT EXISTS (SELECT 1 FROM billers b WHERE b.id = p.biller_id)",
+        "SELECT p.id, \
+         CASE WHEN NOT EXISTS (SELECT 1 FROM billers x WHERE x.id = p.biller_id) THEN 'biller ' || p.biller_id \
+              WHEN NOT EXISTS (SELECT 1 FROM customers x WHERE x.id = p.customer_id) THEN 'customer ' || p.customer_id \
+              WHEN NOT EXISTS (SELECT 1 FROM bills x WHERE x.id = p.bill_id) THEN 'bill ' || p.bill_id \
+              WHEN NOT EXISTS (SELECT 1 FROM accounts x WHERE x.id = p.wallet_account) THEN 'account ' || p.wallet_account \
+              ELSE 'journal ' || p.journal_id END AS missing FROM payments p \
+         WHERE NOT EXISTS (SELECT 1 FROM billers x WHERE x.id = p.biller_id) \
+            OR NOT EXISTS (SELECT 1 FROM customers x WHERE x.id = p.customer_id) \
+            OR NOT EXISTS (SELECT 1 FROM bills x WHERE x.id = p.bill_id) \
+            OR NOT EXISTS (SELECT 1 FROM accounts x WHERE x.id = p.wallet_account) \
+            OR NOT EXISTS (SELECT 1 FROM journals x WHERE x.id = p.journal_id)",
     )
     .fetch_all(pool)
     .await?
     {
         out.push(Violation {
-            invariant: "every payment is to a known biller",
-            detail: format!(
-                "payment {} names unknown biller {}",
-                r.text("id")?,
-                r.text("biller_id")?
-            ),
+            invariant: "every payment's references exist",
+            detail: format!("payment {} names unknown {}", r.text("id")?, r.text("missing")?),
         });
     }
 
