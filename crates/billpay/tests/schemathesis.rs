@@ -8,8 +8,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::Command;
 
 const ADMIN: &str = "bpk_demo_admin_do_not_use_in_production";
 
@@ -17,26 +18,8 @@ const ADMIN: &str = "bpk_demo_admin_do_not_use_in_production";
 fn openapi_document_survives_schemathesis() {
     let schemathesis = std::env::var("BILLPAY_SCHEMATHESIS")
         .expect("BILLPAY_SCHEMATHESIS is not set: run the suite with ./dev test, which installs schemathesis");
-    let dir = std::env::temp_dir().join(format!("billpay-schemathesis-{}", std::process::id()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_billpay"))
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(&dir)
-        .env_remove("DATABASE_URL")
-        .env("BILLPAY_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start billpay");
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(30), "billpay did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = common::DemoServer::start("schemathesis");
+    let base = server.base();
     let out = Command::new(&schemathesis)
         .args([
             "run",
@@ -60,9 +43,7 @@ fn openapi_document_survives_schemathesis() {
         ])
         .output()
         .expect("run schemathesis");
-    let _ = server.kill();
-    let _ = server.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(server);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
