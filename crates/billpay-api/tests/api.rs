@@ -492,6 +492,17 @@ both!(refunds_reverse_and_restore_the_bill, |app: TestApp| async move {
             .len(),
         1
     );
+    // The revenue account's journals, newest first, each with its entries summing to zero.
+    let journals = app
+        .get("/v1/ledger/journals?account_id=acct_revenue_cop&limit=2", ADMIN)
+        .await
+        .ok(200);
+    let first = &journals["data"][0];
+    assert_eq!(first["kind"], "payment");
+    let entries = first["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum::<i64>(), 0);
+    assert_eq!(entries[2]["account_id"], "acct_revenue_cop");
     app.assert_ledger_ok().await;
 });
 

@@ -1,8 +1,8 @@
 //! Posting journals, and the admin's read-only view of the ledger.
 
 use sha2::{Digest, Sha256};
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use billpay_core::id::{self, Kind};
 
@@ -154,50 +154,54 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Page<Journal>> {
-        const SQL: &str = "SELECT j.id FROM journals j WHERE ($1 IS NULL OR EXISTS \
-             (SELECT 1 FROM entries e WHERE e.journal_id = j.id AND e.account_id = $1)) \
-             AND ($2 IS NULL OR j.id < $2) ORDER BY j.id DESC LIMIT $3";
+        const SQL: &str = "SELECT j.id, j.kind, j.memo, j.digest, j.created_at, e.line, e.account_id, e.currency, e.amount \
+             FROM (SELECT id, kind, memo, digest, created_at FROM journals j WHERE ($1 IS NULL OR EXISTS \
+                   (SELECT 1 FROM entries e WHERE e.journal_id = j.id AND e.account_id = $1)) \
+                   AND ($2 IS NULL OR j.id < $2) ORDER BY j.id DESC LIMIT $3) j \
+             LEFT JOIN entries e ON e.journal_id = j.id ORDER BY j.id DESC, e.line";
         let rows = sqlx::query(SQL)
             .bind(account_id)
             .bind(after)
             .bind(limit + 1)
             .fetch_all(&self.pool)
             .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            items.push(self.get_journal(&r.text("id")?).await?);
-        }
-        Ok(Page::from_rows(items, limit, |j| &j.id))
+        Ok(Page::from_rows(journals_from_rows(&rows)?, limit, |j| &j.id))
     }
 
     pub async fn get_journal(&self, journal_id: &str) -> Result<Journal> {
-        let row = sqlx::query("SELECT id, kind, memo, digest, created_at FROM journals WHERE id = $1")
-            .bind(journal_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound(Kind::Journal))?;
-        let entries =
-            sqlx::query("SELECT line, account_id, currency, amount FROM entries WHERE journal_id = $1 ORDER BY line")
-                .bind(journal_id)
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|e| {
-                    Ok(Entry {
-                        line: e.int("line")?,
-                        account_id: e.text("account_id")?,
-                        currency: e.text("currency")?,
-                        amount: e.int("amount")?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-        Ok(Journal {
-            id: row.text("id")?,
-            kind: row.text("kind")?,
-            memo: row.text("memo")?,
-            digest: row.text("digest")?,
-            created_at: row.text("created_at")?,
-            entries,
-        })
+        const SQL: &str = "SELECT j.id, j.kind, j.memo, j.digest, j.created_at, e.line, e.account_id, e.currency, e.amount \
+             FROM journals j LEFT JOIN entries e ON e.journal_id = j.id WHERE j.id = $1 ORDER BY e.line";
+        let rows = sqlx::query(SQL).bind(journal_id).fetch_all(&self.pool).await?;
+        journals_from_rows(&rows)?
+            .pop()
+            .ok_or(StoreError::NotFound(Kind::Journal))
     }
+}
+
+/// Journals with their entries, from rows of a journal-to-entries join ordered by journal.
+fn journals_from_rows(rows: &[AnyRow]) -> Result<Vec<Journal>> {
+    let mut out: Vec<Journal> = Vec::new();
+    for r in rows {
+        let id = r.text("id")?;
+        if out.last().is_none_or(|j| j.id != id) {
+            out.push(Journal {
+                id,
+                kind: r.text("kind")?,
+                memo: r.text("memo")?,
+                digest: r.text("digest")?,
+                created_at: r.text("created_at")?,
+                entries: Vec::new(),
+            });
+        }
+        let line: Option<i64> = r.try_get("line")?;
+        if let (Some(line), Some(journal)) = (line, out.last_mut()) {
+            journal.entries.push(Entry {
+                line,
+                account_id: r.text("account_id")?,
+                currency: r.text("currency")?,
+                amount: r.int("amount")?,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -41,6 +41,3 @@ impl<T: ToSchema> From<Page<T>> for List<T> {
         }
     }
 }
-
-/// Parameters every list takes.
-pub const PAGE_DOC: &str = "limit: 1 to 100 (default 20); cursor: next_cursor of the previous page";
