@@ -70,6 +70,18 @@ fn plan(clients: usize, run_id: &str) -> billpay_loadgen::Plan {
     }
 }
 
+/// How many payments the database holds for `biller_id`.
+async fn payments_to(db: &TestDb, biller_id: &str) -> usize {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM payments WHERE biller_id = $1")
+        .bind(biller_id)
+        .fetch_one(db.store.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n");
+    usize::try_from(n).expect("a count")
+}
+
 fn verify(db_url: &str) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_billpay"))
         .args(["ledger", "verify", "--database-url", db_url])
@@ -121,18 +133,8 @@ async fn crash_and_recover(backend: Backend) {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), attempts.len(), "one payment per request");
-    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM payments WHERE biller_id = $1")
-        .bind(&fixture.biller_id)
-        .fetch_one(db.store.pool())
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n");
-    assert_eq!(
-        stored as usize,
-        attempts.len(),
-        "no payment exists twice or without its request"
-    );
+    let stored = payments_to(&db, &fixture.biller_id).await;
+    assert_eq!(stored, attempts.len(), "no payment exists twice or without its request");
     let (ok, report) = verify(&db.url);
     assert!(ok, "ledger verify after recovery: {report}");
     let _ = server.child.kill();
@@ -179,14 +181,8 @@ async fn sigterm_finishes_in_flight_requests() {
     // Every request the server answered is a payment that exists; nothing answered was lost.
     let acknowledged: Vec<_> = attempts.iter().filter(|a| a.status == 201).collect();
     assert!(!acknowledged.is_empty());
-    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM payments WHERE biller_id = $1")
-        .bind(&fixture.biller_id)
-        .fetch_one(db.store.pool())
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n");
-    assert_eq!(stored as usize, acknowledged.len());
+    let stored = payments_to(&db, &fixture.biller_id).await;
+    assert_eq!(stored, acknowledged.len());
     let (ok, report) = verify(&db.url);
     assert!(ok, "{report}");
     let _ = std::fs::remove_dir_all(&dir);
