@@ -11,6 +11,9 @@ use billpay_store::{NewBill, NewBiller, Role, Store, StoreError};
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoKeys {
     pub admin: String,
+    /// The flag set the web apps read, and its read-only client key.
+    pub flag_set: String,
+    pub flags_client: String,
     pub billers: Vec<DemoKey>,
     pub customers: Vec<DemoKey>,
 }
@@ -37,6 +40,37 @@ struct DemoBiller {
 }
 
 pub const ADMIN_KEY: &str = "bpk_demo_admin_do_not_use_in_production";
+pub const FLAG_SET: &str = "billpay-web";
+pub const FLAGS_CLIENT_KEY: &str = "bpf_demo_web_client";
+
+/// The web apps' flags. `frontend-variant` splits customers between app A (review, then pay) and
+/// app B (pay in one step); turning it off sends everyone to A.
+pub fn web_flags() -> serde_json::Value {
+    serde_json::json!({
+        "flags": {
+            "frontend-variant": {
+                "state": "ENABLED",
+                "variants": {"a": "a", "b": "b"},
+                "defaultVariant": "a",
+                "targeting": {"fractional": [["a", 50], ["b", 50]]},
+                "metadata": {"description": "A/B test: A reviews a payment before paying, B pays in one step"}
+            },
+            "wallet-topups": {
+                "state": "ENABLED",
+                "variants": {"on": true, "off": false},
+                "defaultVariant": "on",
+                "metadata": {"description": "Customers can top up their wallet from the app"}
+            },
+            "biller-categories": {
+                "state": "ENABLED",
+                "variants": {"on": true, "off": false},
+                "defaultVariant": "on",
+                "metadata": {"description": "Group billers by category in the search"}
+            }
+        },
+        "metadata": {"flagSetId": FLAG_SET}
+    })
+}
 
 const BILLERS: &[DemoBiller] = &[
     DemoBiller {
@@ -144,11 +178,27 @@ pub async fn load(store: &Store) -> Result<DemoKeys, StoreError> {
     let today = billpay_core::time::today();
     let mut keys = DemoKeys {
         admin: ADMIN_KEY.to_owned(),
+        flag_set: FLAG_SET.to_owned(),
+        flags_client: FLAGS_CLIENT_KEY.to_owned(),
         billers: Vec::new(),
         customers: Vec::new(),
     };
-    store
+    let admin = store
         .insert_api_key(ADMIN_KEY.to_owned(), Role::Admin, None, None, "demo admin")
+        .await?;
+    if matches!(store.flag_set(FLAG_SET).await, Err(StoreError::NotFound(_))) {
+        let description = "Flags of the customer apps and the A/B test between them";
+        store
+            .create_flag_set(FLAG_SET, description, &web_flags(), &admin.record.id)
+            .await?;
+    }
+    store
+        .create_flag_client_key(
+            FLAG_SET,
+            "demo web apps",
+            Some(FLAGS_CLIENT_KEY.to_owned()),
+            &admin.record.id,
+        )
         .await?;
 
     for &(id, name, email, key, topups) in CUSTOMERS {

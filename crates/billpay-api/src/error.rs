@@ -131,6 +131,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(kind) => ApiError::not_found(kind.noun()),
             StoreError::Rejected(r) => r.into(),
             StoreError::Invalid(msg) => ApiError::invalid(msg),
+            StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
             StoreError::Contention => ApiError::new(
                 StatusCode::CONFLICT,
                 "bill_busy",

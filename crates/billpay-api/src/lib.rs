@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod idem;
 pub mod observe;
+pub mod ofrep;
 pub mod openapi;
 pub mod routes;
 
@@ -36,6 +37,7 @@ pub struct Inner {
     pub store: Store,
     pub keys: auth::KeyCache,
     pub inflight: idem::InFlight,
+    pub flags: ofrep::FlagCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -51,6 +53,7 @@ impl AppState {
             store,
             keys: auth::KeyCache::default(),
             inflight: idem::InFlight::default(),
+            flags: ofrep::FlagCache::default(),
         }))
     }
 }
@@ -60,6 +63,7 @@ pub fn app(state: AppState) -> Router {
     let metrics = observe::install_metrics();
     Router::new()
         .merge(routes::router())
+        .merge(ofrep::router())
         .merge(observe::ops_router(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,7 +6,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::routes::{billers, bills, customers, ledger, payments};
+use crate::routes::{billers, bills, customers, flags, ledger, payments};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,10 +20,13 @@ Errors are RFC 9457 problem documents with a stable `code`. POSTs that create so
         customers::create_customer, customers::list_customers, customers::get_customer, customers::get_wallet, customers::top_up,
         payments::create_payment, payments::list_payments, payments::get_payment, payments::get_receipt, payments::create_refund,
         ledger::list_accounts, ledger::get_account, ledger::list_journals, ledger::get_journal,
+        flags::list_flag_sets, flags::create_flag_set, flags::get_flag_set, flags::replace_flag_set, flags::validate_flag_set,
+        flags::put_flag, flags::delete_flag, flags::set_flag_state, flags::list_versions, flags::get_version, flags::rollback,
+        flags::create_client_key, flags::record_exposure, flags::list_audit_events,
     ),
     components(schemas(Problem)),
     modifiers(&Common),
-    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "operations")),
+    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "operations")),
 )]
 pub struct ApiDoc;
 

@@ -12,6 +12,12 @@ pub enum Kind {
     Refund,
     Journal,
     ApiKey,
+    FlagSet,
+    Flag,
+    FlagSetVersion,
+    Audit,
+    Exposure,
+    Decline,
 }
 
 impl Kind {
@@ -25,6 +31,12 @@ impl Kind {
             Kind::Refund => "rfd",
             Kind::Journal => "jrnl",
             Kind::ApiKey => "key",
+            Kind::FlagSet => "fset",
+            Kind::Flag => "flag",
+            Kind::FlagSetVersion => "fver",
+            Kind::Audit => "aud",
+            Kind::Exposure => "exp",
+            Kind::Decline => "dcl",
         }
     }
 
@@ -38,17 +50,28 @@ impl Kind {
             Kind::Refund => "refund",
             Kind::Journal => "journal",
             Kind::ApiKey => "API key",
+            Kind::FlagSet => "flag set",
+            Kind::Flag => "flag",
+            Kind::FlagSetVersion => "flag-set version",
+            Kind::Audit => "audit event",
+            Kind::Exposure => "exposure",
+            Kind::Decline => "declined payment",
         }
     }
 }
 
-/// A new id of the given kind: prefix, underscore, lower-case ULID.
+/// One generator per process, so that ids made in the same millisecond still sort in the order
+/// they were made (cursors and "newest first" lists rely on it).
+static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+
+/// A new id of the given kind: prefix, underscore, lower-case ULID, increasing within a process.
 pub fn new(kind: Kind) -> String {
-    format!(
-        "{}_{}",
-        kind.prefix(),
-        ulid::Ulid::generate().to_string().to_ascii_lowercase()
-    )
+    let ulid = GENERATOR
+        .lock()
+        .ok()
+        .and_then(|mut g| g.generate().ok())
+        .unwrap_or_else(ulid::Ulid::generate);
+    format!("{}_{}", kind.prefix(), ulid.to_string().to_ascii_lowercase())
 }
 
 /// A request id for logs and the `X-Request-Id` header.

@@ -53,12 +53,12 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn random_secret() -> String {
+pub(crate) fn random_secret(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
     let body: String = (0..40)
         .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
         .collect();
-    format!("bpk_{body}")
+    format!("{prefix}_{body}")
 }
 
 impl Store {
@@ -70,7 +70,7 @@ impl Store {
         customer_id: Option<&str>,
         label: &str,
     ) -> Result<NewApiKey> {
-        self.insert_api_key(random_secret(), role, biller_id, customer_id, label)
+        self.insert_api_key(random_secret("bpk"), role, biller_id, customer_id, label)
             .await
     }
 

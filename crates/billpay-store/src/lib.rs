@@ -9,6 +9,7 @@ mod apikeys;
 mod billers;
 mod bills;
 mod customers;
+mod flags;
 mod idempotency;
 mod ledger;
 mod migrate;
@@ -29,6 +30,7 @@ use sqlx::{AnyPool, Executor};
 pub use apikeys::{ApiKeyRecord, NewApiKey, Role, hash_secret};
 pub use billers::{BillerPatch, NewBiller};
 pub use bills::{BillFilter, NewBill};
+pub use flags::{AuditEvent, FlagChange, FlagSetRecord, FlagSetVersion};
 pub use idempotency::{IdemKey, Replay, StoredResponse};
 pub use models::*;
 pub use payments::{PayTarget, PaymentFilter};
@@ -56,6 +58,9 @@ pub enum StoreError {
     /// The same bill kept changing under an optimistic payment; the client should retry.
     #[error("the bill is being paid by other requests right now; retry")]
     Contention,
+    /// The change clashes with the current state (a name taken, a stale version).
+    #[error("{0}")]
+    Conflict(String),
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("database error: {0}")]

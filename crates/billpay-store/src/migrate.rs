@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0003_no_locks_on_hot_rows.sql"),
         sqlite: include_str!("../migrations/sqlite/0003_no_locks_on_hot_rows.sql"),
     },
+    Migration {
+        version: 4,
+        name: "flags",
+        postgres: include_str!("../migrations/postgres/0004_flags.sql"),
+        sqlite: include_str!("../migrations/sqlite/0004_flags.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

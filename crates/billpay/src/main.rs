@@ -253,6 +253,7 @@ fn write_demo_keys(dir: &Path, keys: &demo::DemoKeys) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     println!("BillPay demo data loaded. API keys (also in {}):", path.display());
     println!("  admin                      {}", keys.admin);
+    println!("  flags client ({})  {}", keys.flag_set, keys.flags_client);
     for k in keys.billers.iter().chain(&keys.customers) {
         println!("  {:<26} {}", k.id, k.key);
     }

@@ -84,6 +84,14 @@ pub(crate) fn check_text(field: &str, value: &str, max: usize) -> Result<(), Api
     Ok(())
 }
 
+/// Optional text: empty is fine, long is not.
+pub(crate) fn check_text_len(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(format!("{field} must be at most {max} characters")));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_currency(value: &str) -> Result<Currency, ApiError> {
     Currency::parse(value)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_currency", e.to_string()))
