@@ -14,11 +14,13 @@ pub mod observe;
 pub mod ofrep;
 pub mod openapi;
 pub mod routes;
+pub mod web;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -60,17 +62,39 @@ impl AppState {
 
 /// The whole application: API, operations endpoints and the OpenAPI document.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Options::default())
+}
+
+/// What `billpay serve` adds to the API.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The built web apps, served at `/` (entry), `/a/`, `/b/` and `/flags/`.
+    pub web: Option<web::Web>,
+    /// Origins allowed to call the API and OFREP from a browser (the frontends' origins when
+    /// they are served from elsewhere, such as a CDN).
+    pub cors_origins: Vec<String>,
+}
+
+/// The application with the web apps and CORS as configured.
+pub fn app_with(state: AppState, options: Options) -> Router {
     let metrics = observe::install_metrics();
-    Router::new()
+    let mut router = Router::new()
         .merge(routes::router())
         .merge(ofrep::router())
-        .merge(observe::ops_router(metrics))
-        .fallback(not_found)
+        .merge(observe::ops_router(metrics));
+    router = match options.web {
+        Some(web) => web::mount(router, web, not_found.into_service()),
+        None => router.fallback(not_found),
+    };
+    let mut router = router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state.clone())
-        .layer(axum::middleware::from_fn(observe::track))
-        .layer(observe::request_id_layers())
+        .layer(axum::middleware::from_fn(observe::track));
+    if !options.cors_origins.is_empty() {
+        router = router.layer(web::cors(&options.cors_origins));
+    }
+    router.layer(observe::request_id_layers())
 }
 
 async fn not_found() -> Response {

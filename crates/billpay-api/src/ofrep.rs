@@ -209,9 +209,9 @@ fn success(e: &Evaluation<'_>) -> Value {
     if let Some(v) = e.value {
         out.insert("value".into(), v.clone());
     }
-    if let Some(v) = e.variant {
-        out.insert("variant".into(), json!(v));
-    }
+    // Always present: OpenFeature's Python OFREP provider reads `variant` unconditionally. With
+    // no value (a disabled flag, no default variant) it is empty, as flagd sends it.
+    out.insert("variant".into(), json!(e.variant.unwrap_or("")));
     out.insert("metadata".into(), Value::Object(e.metadata.clone()));
     Value::Object(out)
 }

@@ -6,7 +6,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::routes::{billers, bills, customers, flags, ledger, payments};
+use crate::routes::{billers, bills, customers, dashboard, flags, ledger, payments};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,7 +22,8 @@ Errors are RFC 9457 problem documents with a stable `code`. POSTs that create so
         ledger::list_accounts, ledger::get_account, ledger::list_journals, ledger::get_journal,
         flags::list_flag_sets, flags::create_flag_set, flags::get_flag_set, flags::replace_flag_set, flags::validate_flag_set,
         flags::put_flag, flags::delete_flag, flags::set_flag_state, flags::list_versions, flags::get_version, flags::rollback,
-        flags::create_client_key, flags::record_exposure, flags::list_audit_events,
+        flags::create_client_key, flags::record_exposure, flags::list_audit_events, dashboard::dashboard,
+        customers::create_customer_key, customers::me,
     ),
     components(schemas(Problem)),
     modifiers(&Common),

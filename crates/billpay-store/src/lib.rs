@@ -16,6 +16,7 @@ mod migrate;
 pub mod models;
 mod payments;
 mod rows;
+mod stats;
 pub mod testing;
 pub mod verify;
 
@@ -34,6 +35,7 @@ pub use flags::{AuditEvent, FlagChange, FlagSetRecord, FlagSetVersion};
 pub use idempotency::{IdemKey, Replay, StoredResponse};
 pub use models::*;
 pub use payments::{PayTarget, PaymentFilter};
+pub use stats::{BillerFigures, Dashboard, DayFigures, VariantFigures, Volume};
 pub use verify::{Violation, verify_ledger};
 
 /// Which database a store talks to.

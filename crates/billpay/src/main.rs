@@ -10,7 +10,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
-use billpay_api::{AppState, app, demo};
+use billpay_api::web::Web;
+use billpay_api::{AppState, app_with, demo};
 use billpay_store::{Options, Role, Store, redact, verify_ledger};
 
 #[derive(Parser)]
@@ -59,6 +60,8 @@ enum Command {
         /// Days to keep idempotency keys (at least 7).
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(7..))]
         idempotency_retention_days: u32,
+        #[command(flatten)]
+        web: WebArgs,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -72,6 +75,24 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+}
+
+/// The web apps and who may call the API from a browser.
+#[derive(clap::Args)]
+struct WebArgs {
+    /// The built web apps (`npm run build` in web/). Served when the folder exists.
+    #[arg(long, env = "BILLPAY_WEB_DIR", default_value = "web/dist")]
+    web_dir: PathBuf,
+    /// The flag set the web apps read.
+    #[arg(long, env = "BILLPAY_WEB_FLAG_SET", default_value = "billpay-web")]
+    web_flag_set: String,
+    /// The read-only flag client key the web apps use (with --demo, the demo's).
+    #[arg(long, env = "BILLPAY_WEB_FLAGS_KEY")]
+    web_flags_key: Option<String>,
+    /// Browser origins allowed to call the API and OFREP, comma-separated
+    /// (e.g. https://pay.example.com), when the apps are served from elsewhere.
+    #[arg(long, env = "BILLPAY_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origin: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -166,16 +187,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db_max_connections,
             skip_migrations,
             idempotency_retention_days,
+            web,
         } => {
             let store = open(&cli, *db_max_connections).await?;
             if !skip_migrations {
                 store.migrate().await.context("applying migrations")?;
             }
+            let mut demo_keys = None;
             if *demo {
                 let keys = demo::load(&store).await.context("loading demo data")?;
                 write_demo_keys(&cli.data_dir, &keys)?;
+                demo_keys = Some(keys);
             }
-            serve(store, *listen, *idempotency_retention_days).await?;
+            let options = web_options(web, demo_keys.as_ref());
+            serve(store, *listen, *idempotency_retention_days, options).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -260,14 +285,52 @@ fn write_demo_keys(dir: &Path, keys: &demo::DemoKeys) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(store: Store, listen: SocketAddr, retention_days: u32) -> anyhow::Result<()> {
+/// The web apps' runtime configuration (`/config.json`) and CORS.
+fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>) -> billpay_api::Options {
+    let served = web.web_dir.join("index.html").is_file();
+    if !served {
+        tracing::warn!(dir = %web.web_dir.display(), "no built web apps here; serving the API only (build them with `npm run build` in web/)");
+    }
+    let flags_key = web
+        .web_flags_key
+        .clone()
+        .or_else(|| demo.map(|d| d.flags_client.clone()));
+    let mut config = serde_json::json!({
+        "apiBase": "",
+        "flagSet": web.web_flag_set,
+        "flagsKey": flags_key,
+    });
+    if let Some(d) = demo {
+        config["demo"] = serde_json::json!({"admin": d.admin, "customers": d.customers});
+    }
+    billpay_api::Options {
+        web: served.then(|| Web {
+            dir: web.web_dir.clone(),
+            config,
+        }),
+        cors_origins: web.cors_origin.clone(),
+    }
+}
+
+async fn serve(
+    store: Store,
+    listen: SocketAddr,
+    retention_days: u32,
+    options: billpay_api::Options,
+) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_idempotency_keys(store.clone(), retention_days));
-    let router = app(AppState::new(store.clone()));
+    let web = options.web.is_some();
+    let router = app_with(AppState::new(store.clone()), options);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, backend = ?store.backend(), "BillPay is serving");
-    println!("BillPay API on http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    println!("BillPay API on http://{addr}");
+    if web {
+        println!("  customer app   http://{addr}/   (sends each customer to app A or B)");
+        println!("  flags admin    http://{addr}/flags/");
+    }
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/customers/{customer_id}", get(get_customer))
         .route("/v1/customers/{customer_id}/wallet", get(get_wallet))
         .route("/v1/customers/{customer_id}/wallet/topups", post(top_up))
+        .route("/v1/customers/{customer_id}/api-keys", post(create_customer_key))
+        .route("/v1/me", get(me))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -150,4 +152,76 @@ pub async fn top_up(
     crate::idempotent!(state, who, key, (&fingerprint, &body.raw), StatusCode::CREATED, |r| {
         store.top_up(&customer_id, currency.code(), amount, r).await
     })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomerKey {
+    #[schema(example = "mobile app")]
+    pub label: String,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct CustomerKey {
+    pub id: String,
+    pub customer_id: String,
+    /// Shown once; only its SHA-256 is stored.
+    pub secret: String,
+}
+
+/// Create an API key for a customer (what the customer apps sign in with).
+#[utoipa::path(post, path = "/v1/customers/{customer_id}/api-keys", tag = "customers", request_body = CreateCustomerKey,
+    params(("customer_id" = String, Path)),
+    responses((status = 201, description = "created", body = CustomerKey)), security(("bearer" = [])))]
+pub async fn create_customer_key(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(customer_id): Path<String>,
+    body: ApiJson<CreateCustomerKey>,
+) -> Result<(StatusCode, axum::Json<CustomerKey>), ApiError> {
+    who.require_admin()?;
+    path_id(Kind::Customer, &customer_id)?;
+    let label = body.value()?.label.trim().to_owned();
+    check_text("label", &label, 200)?;
+    let key = state
+        .store
+        .create_api_key(billpay_store::Role::Customer, None, Some(&customer_id), &label)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CustomerKey {
+            id: key.record.id,
+            customer_id,
+            secret: key.secret,
+        }),
+    ))
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Me {
+    pub key_id: String,
+    /// admin, biller or customer.
+    pub role: String,
+    pub customer_id: Option<String>,
+    pub biller_id: Option<String>,
+    /// The customer's or biller's name.
+    pub name: Option<String>,
+}
+
+/// Who the calling key speaks for (what an app shows after signing in).
+#[utoipa::path(get, path = "/v1/me", tag = "customers",
+    responses((status = 200, body = Me)), security(("bearer" = [])))]
+pub async fn me(State(state): State<AppState>, who: Principal) -> Result<axum::Json<Me>, ApiError> {
+    let name = match (who.customer(), who.biller()) {
+        (Some(c), _) => Some(state.store.get_customer(c).await?.name),
+        (_, Some(b)) => Some(state.store.get_biller(b).await?.name),
+        _ => None,
+    };
+    Ok(axum::Json(Me {
+        key_id: who.key_id().to_owned(),
+        role: who.role().as_str().to_owned(),
+        customer_id: who.customer().map(str::to_owned),
+        biller_id: who.biller().map(str::to_owned),
+        name,
+    }))
 }

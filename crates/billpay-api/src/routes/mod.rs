@@ -3,6 +3,7 @@
 pub mod billers;
 pub mod bills;
 pub mod customers;
+pub mod dashboard;
 pub mod flags;
 pub mod ledger;
 pub mod payments;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(payments::router())
         .merge(ledger::router())
         .merge(flags::router())
+        .merge(dashboard::router())
 }
 
 /// A page of results, newest first. Pass `next_cursor` as `cursor` to get the next page.

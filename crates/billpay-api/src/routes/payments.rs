@@ -147,10 +147,33 @@ pub async fn create_payment(
                 .increment(amount.unsigned_abs());
         }
         Ok(_) => {}
-        Err(e) => count(&e.code),
+        Err(e) => {
+            count(&e.code);
+            if DECLINES.contains(&e.code.as_str()) {
+                let biller = match &target {
+                    PayTarget::Reference { biller_id, .. } => Some(biller_id.as_str()),
+                    PayTarget::Bill(_) => None,
+                };
+                if let Err(err) = state.store.record_decline(&customer_id, biller, &e.code).await {
+                    tracing::warn!(error = %err, "could not record a declined payment");
+                }
+            }
+        }
     }
     result
 }
+
+/// Refusals that count as declined payments in the business figures: the request was well
+/// formed, and a rule about money, the bill or the biller said no.
+const DECLINES: &[&str] = &[
+    "insufficient_funds",
+    "bill_already_paid",
+    "bill_cancelled",
+    "amount_not_allowed",
+    "biller_suspended",
+    "reference_invalid",
+    "currency_mismatch",
+];
 
 /// List payments, filtered by customer, biller, bill, status and time. Each key sees only what
 /// it may: a biller its own payments, a customer its own.

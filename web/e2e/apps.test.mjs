@@ -1,0 +1,253 @@
+// End-to-end: the real server, the built apps and headless Chromium, as a customer and an admin
+// would use them.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ADMIN, api, axe, billerWithBill, launch, newCustomer, setRollout, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A fresh browser profile (no session, Spanish by default). */
+async function page() {
+  const context = await browser.newContext({ locale: 'es-CO' });
+  const p = await context.newPage();
+  p.on('pageerror', (e) => {
+    throw e;
+  });
+  return p;
+}
+
+/** Signs `customer` in on the entry page and waits until the entry page sends them on. */
+async function signIn(p, customer) {
+  await p.goto(server.base + '/');
+  await p.getByLabel('Clave de API de cliente').fill(customer.key);
+  await p.getByRole('button', { name: 'Ingresar', exact: true }).click();
+  await p.waitForURL(/\/(a|b)\/$/);
+  return new URL(p.url()).pathname;
+}
+
+async function payments(customerId) {
+  return (await api(server.base, ADMIN, 'GET', `/v1/payments?customer_id=${customerId}`)).data;
+}
+
+async function lookUp(p, billerName, reference) {
+  await p.getByLabel('Nombre o categoría').fill(billerName);
+  await p.getByRole('button', { name: new RegExp(billerName) }).click();
+  await p.getByLabel('Referencia de pago').fill(reference);
+  await p.getByRole('button', { name: 'Consultar' }).click();
+  await p.getByTestId('outstanding').waitFor();
+}
+
+test('app A: review, then pay a bill in full', async () => {
+  await setRollout(server.base, 0);
+  const customer = await newCustomer(server.base);
+  const { biller, bill } = await billerWithBill(server.base, '100001');
+  const p = await page();
+  assert.equal(await signIn(p, customer), '/a/');
+
+  await lookUp(p, biller.name, '100001');
+  // COP in Colombian notation.
+  assert.equal(await p.getByTestId('outstanding').textContent(), '$\u00a0125.000');
+  await p.getByRole('button', { name: 'Revisar pago' }).click();
+  await p.getByTestId('review').waitFor();
+  assert.match(await p.getByTestId('review').textContent(), /Total a debitar\s*\$\u00a0125\.000/);
+  await p.getByRole('button', { name: 'Confirmar y pagar' }).click();
+  const done = await p.getByTestId('paid').textContent();
+  assert.match(done, /Pago exitoso\. Confirmación BP-[2-9A-Z]{4}-[2-9A-Z]{4}/);
+
+  // The wallet, the history and the server agree.
+  const paid = await payments(customer.id);
+  assert.equal(paid.length, 1);
+  assert.equal(paid[0].amount, 12_500_000);
+  assert.equal(paid[0].bill_id, bill.id);
+  await p.getByTestId('history').getByText(paid[0].confirmation_number).waitFor();
+  assert.equal(await p.locator('[data-currency="COP"]').textContent(), '$\u00a0875.000');
+  await p.context().close();
+});
+
+test('app B: pay part of a bill in one step, then see the receipt', async () => {
+  await setRollout(server.base, 100);
+  const customer = await newCustomer(server.base);
+  const { biller } = await billerWithBill(server.base, '200002');
+  const p = await page();
+  assert.equal(await signIn(p, customer), '/b/');
+
+  await lookUp(p, biller.name, '200002');
+  await p.getByLabel(/Valor a pagar/).fill('25.000,50');
+  await p.getByRole('button', { name: 'Pagar ahora' }).click();
+  await p.getByTestId('paid').waitFor();
+  assert.equal(await p.getByTestId('review').count(), 0, 'B has no review step');
+  const paid = await payments(customer.id);
+  assert.equal(paid.length, 1);
+  assert.equal(paid[0].amount, 2_500_050);
+  // The bill now shows what is left.
+  await p.getByTestId('outstanding').filter({ hasText: '99.999,50' }).waitFor();
+
+  await p.getByRole('button', { name: 'Ver comprobante' }).click();
+  const receipt = p.frameLocator('iframe[title="Comprobante de pago"]');
+  await receipt.getByText(paid[0].confirmation_number).waitFor();
+  await p.context().close();
+});
+
+test('a double click pays once', async () => {
+  await setRollout(server.base, 100);
+  const customer = await newCustomer(server.base);
+  const { biller, bill } = await billerWithBill(server.base, '300003');
+  const p = await page();
+  assert.equal(await signIn(p, customer), '/b/');
+  await lookUp(p, biller.name, '300003');
+  await p.getByRole('button', { name: 'Pagar ahora' }).dblclick();
+  await p.getByTestId('paid').waitFor();
+  // Let any second request land before counting.
+  await p.waitForTimeout(500);
+  assert.equal((await payments(customer.id)).length, 1);
+  const after = await api(server.base, ADMIN, 'GET', `/v1/bills/${bill.id}`);
+  assert.equal(after.amount_outstanding, 0);
+  await p.context().close();
+});
+
+test('the admin moves the rollout to 100% B; a new customer lands on B, earlier ones stay', async () => {
+  await setRollout(server.base, 0);
+  const earlier = await newCustomer(server.base);
+  const p0 = await page();
+  assert.equal(await signIn(p0, earlier), '/a/');
+  await p0.context().close();
+
+  const admin = await page();
+  await admin.goto(server.base + '/flags/');
+  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByTestId('rollout-value').waitFor();
+  assert.equal(await admin.getByTestId('rollout-value').textContent(), '0%');
+  await admin.getByLabel(/Porcentaje de clientes en B/).fill('100');
+  assert.equal(await admin.getByTestId('rollout-value').textContent(), '100%');
+  await admin.getByTestId('apply-rollout').click();
+  await admin.getByTestId('message').filter({ hasText: /Guardado: versión \d+/ }).waitFor();
+  const set = await api(server.base, ADMIN, 'GET', '/v1/flag-sets/billpay-web');
+  assert.deepEqual(set.definition.flags['frontend-variant'].targeting, { fractional: [['a', 0], ['b', 100]] });
+
+  // The change is in the history with its diff.
+  await admin.getByRole('tab', { name: 'Historial' }).click();
+  await admin.getByTestId('history').getByText('edited flag frontend-variant').first().waitFor();
+  await admin.context().close();
+
+  const fresh = await newCustomer(server.base);
+  const p1 = await page();
+  assert.equal(await signIn(p1, fresh), '/b/');
+  await p1.context().close();
+  // The earlier customer keeps the variant they were first shown.
+  const p2 = await page();
+  assert.equal(await signIn(p2, earlier), '/a/');
+  await p2.context().close();
+});
+
+test('the kill switch sends everyone to A', async () => {
+  await setRollout(server.base, 100);
+  const customer = await newCustomer(server.base);
+  const p0 = await page();
+  assert.equal(await signIn(p0, customer), '/b/');
+  await p0.context().close();
+
+  const admin = await page();
+  await admin.goto(server.base + '/flags/');
+  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  const killSwitch = admin.getByRole('switch', { name: 'Encendido: frontend-variant' });
+  assert.equal(await killSwitch.isChecked(), true);
+  await killSwitch.uncheck();
+  await admin.getByTestId('message').filter({ hasText: /Guardado/ }).waitFor();
+  await admin.context().close();
+
+  const p1 = await page();
+  assert.equal(await signIn(p1, customer), '/a/');
+  await p1.context().close();
+  await setRollout(server.base, 50);
+});
+
+test('a bad flag definition is refused, with the reason shown', async () => {
+  const before = await api(server.base, ADMIN, 'GET', '/v1/flag-sets/billpay-web');
+  const admin = await page();
+  await admin.goto(server.base + '/flags/');
+  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByRole('button', { name: 'Editar frontend-variant' }).click();
+  await admin.getByLabel('Regla de targeting (JsonLogic)').fill('{"fractional": [["a", 50], ["c", 50]]}');
+  // Live validation names the problem before saving.
+  const validation = admin.getByTestId('validation');
+  await validation.getByText('/flags/frontend-variant/targeting').waitFor();
+  assert.match(await validation.textContent(), /`c`/);
+  await admin.getByTestId('save').click();
+  await admin.getByTestId('save-error').filter({ hasText: /breaks 1 rule/ }).waitFor();
+  const after = await api(server.base, ADMIN, 'GET', '/v1/flag-sets/billpay-web');
+  assert.equal(after.version, before.version, 'nothing was saved');
+
+  // Fixing it makes it valid again.
+  await admin.getByLabel('Regla de targeting (JsonLogic)').fill('{"fractional": [["a", 50], ["b", 50]]}');
+  await validation.getByText('Definición válida.').waitFor();
+  await admin.context().close();
+});
+
+test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
+  const customer = await newCustomer(server.base);
+  const p = await page();
+  await p.goto(server.base + '/');
+  assert.deepEqual(await axe(p), []);
+  // Keyboard only: tab to the key field, type, press Enter.
+  const focusedId = () =>
+    p.evaluate(() => {
+      let el = document.activeElement;
+      while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+      return el?.id ?? '';
+    });
+  const order = [];
+  for (let i = 0; i < 4 && !order.includes('key'); i++) {
+    await p.keyboard.press('Tab');
+    order.push(await focusedId());
+  }
+  assert.deepEqual(order, ['lang', 'key'], 'language, then the key field');
+  await p.keyboard.type(customer.key);
+  await p.keyboard.press('Enter');
+  await p.waitForURL(/\/(a|b)\/$/);
+  await p.getByTestId('balances').waitFor();
+  assert.deepEqual(await axe(p), []);
+  await p.getByLabel('Idioma').selectOption('en');
+  await p.getByRole('heading', { name: 'Your wallet' }).waitFor();
+  assert.equal(await p.evaluate(() => document.documentElement.lang), 'en');
+  assert.equal(await p.locator('[data-currency="COP"]').textContent(), 'COP\u00a01,000,000');
+  await p.context().close();
+
+  const admin = await page();
+  await admin.goto(server.base + '/flags/');
+  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByTestId('flags').waitFor();
+  assert.deepEqual(await axe(admin), []);
+  await admin.getByRole('tab', { name: 'Tablero' }).click();
+  await admin.getByTestId('dashboard').waitFor();
+  assert.deepEqual(await axe(admin), []);
+  await admin.context().close();
+});
+
+test('the dashboard shows payments, success rate and the A/B comparison', async () => {
+  const admin = await page();
+  await admin.goto(server.base + '/flags/');
+  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByRole('tab', { name: 'Tablero' }).click();
+  const board = admin.getByTestId('dashboard');
+  await board.waitFor();
+  const figures = await api(server.base, ADMIN, 'GET', '/v1/dashboard?days=14');
+  assert.ok(figures.payments >= 3, JSON.stringify(figures));
+  assert.notEqual(await admin.getByTestId('success-rate').textContent(), '—');
+  // One bar per variant, with exposures and conversions.
+  const ab = board.locator('bp-bar-chart[data-testid="ab"]');
+  assert.equal(await ab.locator('rect').count(), figures.experiment.length);
+  assert.ok(figures.experiment.some((v) => v.variant === 'b' && v.converted >= 1));
+  await admin.context().close();
+});

@@ -1,0 +1,1 @@
+import './components/bp-customer-app';

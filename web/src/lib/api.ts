@@ -1,0 +1,107 @@
+// A small client for BillPay's API. Errors are RFC 9457 problem documents; they surface as
+// ApiError with the server's `code` and `detail`.
+
+import { config } from './config';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors: { location: string; detail: string }[] = [],
+  ) {
+    super(detail);
+  }
+}
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  idempotencyKey?: string;
+  ifMatch?: number;
+  accept?: string;
+}
+
+/** A fresh idempotency key for one attempt at an operation. */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
+}
+
+export async function request<T>(path: string, key: string, opts: RequestOptions = {}): Promise<T> {
+  const { apiBase } = await config();
+  const headers: Record<string, string> = { authorization: `Bearer ${key}` };
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
+  if (opts.ifMatch !== undefined) headers['if-match'] = `"${opts.ifMatch}"`;
+  if (opts.accept) headers.accept = opts.accept;
+  let resp: Response;
+  try {
+    resp = await fetch(apiBase + path, {
+      method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'network');
+  }
+  const text = await resp.text();
+  if (!resp.ok) {
+    let problem: { code?: string; detail?: string; errors?: { location: string; detail: string }[] } = {};
+    try {
+      problem = JSON.parse(text);
+    } catch {
+      /* not a problem document */
+    }
+    throw new ApiError(resp.status, problem.code ?? `http_${resp.status}`, problem.detail ?? text, problem.errors ?? []);
+  }
+  if (opts.accept && !opts.accept.includes('json')) return text as T;
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+export interface Biller {
+  id: string;
+  name: string;
+  category: string;
+  currency: string;
+  reference_hint: string;
+  amount_rule: 'exact' | 'partial' | 'overpayment';
+  fee: { fixed: number; bps: number; payer: 'customer' | 'biller' };
+  status: string;
+}
+
+export interface Wallet {
+  customer_id: string;
+  balances: { account_id: string; currency: string; balance: number }[];
+}
+
+export interface Bill {
+  id: string;
+  biller_id: string;
+  reference: string;
+  customer_name: string;
+  currency: string;
+  amount_due: number;
+  amount_outstanding: number;
+  due_date: string;
+  status: string;
+  overdue: boolean;
+}
+
+export interface Payment {
+  id: string;
+  confirmation_number: string;
+  biller_id: string;
+  bill_id: string;
+  currency: string;
+  amount: number;
+  fee: number;
+  total_debited: number;
+  status: string;
+  created_at: string;
+}
+
+export interface List<T> {
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}

@@ -1,0 +1,25 @@
+// The deployment's settings, read once from /config.json (served by `billpay serve`, or uploaded
+// next to the apps when they are served from S3/CloudFront).
+
+export interface DemoCustomer {
+  id: string;
+  name: string;
+  key: string;
+}
+
+export interface Config {
+  apiBase: string;
+  flagSet: string;
+  flagsKey: string | null;
+  demo?: { admin: string; customers: DemoCustomer[] };
+}
+
+let loaded: Promise<Config> | null = null;
+
+export function config(): Promise<Config> {
+  loaded ??= fetch('/config.json', { cache: 'no-cache' }).then((r) => {
+    if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
+    return r.json() as Promise<Config>;
+  });
+  return loaded;
+}
