@@ -31,7 +31,7 @@ export async function startServer() {
   const bin = process.env.BILLPAY_BIN ?? resolve(here, '../../target/debug/billpay');
   const dataDir = mkdtempSync(join(tmpdir(), 'billpay-e2e-'));
   const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, BILLPAY_WEB_DIR: resolve(here, '../dist'), BILLPAY_LOG: 'warn' },
+    env: { ...process.env, BILLPAY_WEB_DIR: process.env.BILLPAY_WEB_DIR ?? resolve(here, '../dist'), BILLPAY_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((ok, fail) => {

@@ -1,5 +1,5 @@
 import { html, css } from 'lit';
-import { type Biller, type List, type Payment, request } from '../lib/api';
+import { type List, type Payment, billers, request } from '../lib/api';
 import { formatDate, locale, t } from '../lib/i18n';
 import { formatMoney } from '../lib/money';
 import { BpElement, shared } from './base';
@@ -38,11 +38,8 @@ export class BpHistory extends BpElement {
   }
 
   async refresh() {
-    const [payments, billers] = await Promise.all([
-      request<List<Payment>>('/v1/payments?limit=20', this.apiKey),
-      request<List<Biller>>('/v1/billers?limit=100', this.apiKey),
-    ]);
-    this.billers = new Map(billers.data.map((b) => [b.id, b.name]));
+    const [payments, list] = await Promise.all([request<List<Payment>>('/v1/payments?limit=20', this.apiKey), billers(this.apiKey)]);
+    this.billers = new Map(list.map((b) => [b.id, b.name]));
     this.payments = payments.data;
   }
 

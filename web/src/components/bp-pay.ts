@@ -1,5 +1,5 @@
 import { html } from 'lit';
-import { ApiError, type Bill, type Biller, type List, type Payment, newIdempotencyKey, request } from '../lib/api';
+import { ApiError, type Bill, type Biller, type List, type Payment, billers, newIdempotencyKey, request } from '../lib/api';
 import { formatDate, locale, t } from '../lib/i18n';
 import { feeOn, formatMoney, parseMoney } from '../lib/money';
 import { BpElement, shared } from './base';
@@ -47,8 +47,7 @@ export class BpPay extends BpElement {
 
   async connectedCallback() {
     super.connectedCallback();
-    const list = await request<List<Biller>>('/v1/billers?limit=100', this.apiKey);
-    this.billers = list.data.filter((b) => b.status === 'active');
+    this.billers = (await billers(this.apiKey)).filter((b) => b.status === 'active');
   }
 
   private found(): Biller[] {

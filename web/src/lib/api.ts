@@ -105,3 +105,16 @@ export interface List<T> {
   has_more: boolean;
   next_cursor: string | null;
 }
+
+const billerLists = new Map<string, Promise<Biller[]>>();
+
+/** The billers a key may see, fetched once per page and shared by the components that need them. */
+export function billers(key: string): Promise<Biller[]> {
+  let list = billerLists.get(key);
+  if (!list) {
+    list = request<List<Biller>>('/v1/billers?limit=100', key).then((l) => l.data);
+    list.catch(() => billerLists.delete(key));
+    billerLists.set(key, list);
+  }
+  return list;
+}

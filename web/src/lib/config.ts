@@ -17,7 +17,8 @@ export interface Config {
 let loaded: Promise<Config> | null = null;
 
 export function config(): Promise<Config> {
-  loaded ??= fetch('/config.json', { cache: 'no-cache' }).then((r) => {
+  // The pages preload it (<link rel=preload>); the server marks it no-cache, so it is revalidated.
+  loaded ??= fetch('/config.json').then((r) => {
     if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
     return r.json() as Promise<Config>;
   });
