@@ -60,7 +60,7 @@ fn context(i: usize) -> Value {
     let country = ["CO", "CL", "US"][i % 3];
     json!({"context": {
         "targetingKey": format!("cus_{i:06}"),
-        "email": if i % 2 == 0 { format!("user{i}@example.com.co") } else { format!("user{i}@example.com") },
+        "email": if i.is_multiple_of(2) { format!("user{i}@example.com.co") } else { format!("user{i}@example.com") },
         "appVersion": format!("2.{}.{}", i % 12, i % 7),
         "tier": tier,
         "country": country,
