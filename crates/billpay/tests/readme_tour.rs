@@ -46,6 +46,9 @@ fn readme_tour_works_as_written() {
         "\"reason\":\"meter misread\"",
         "acct_funding_cop",
         "ledger ok",
+        "\"key\":\"frontend-variant\",\"reason\":\"SPLIT\"",
+        "\"summary\":\"disabled flag wallet-topups\"",
+        "\"location\":\"/flags/wallet-topups/defaultVariant\"",
         "3.1.0",
         "billpay_payments_total{status=\"succeeded\"} 1",
     ] {
