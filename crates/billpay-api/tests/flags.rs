@@ -396,3 +396,56 @@ both!(exposures_keep_the_first_variant, |app: TestApp| async move {
         .await
         .problem(404, "flag_not_found");
 });
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let db = billpay_store::testing::TestDb::new(billpay_store::Backend::Sqlite).await;
+    billpay_api::demo::load(&db.store).await.unwrap();
+    let options = billpay_api::Options {
+        cors_origins: vec!["https://pay.example.com".into()],
+        ..Default::default()
+    };
+    let router = billpay_api::app_with(billpay_api::AppState::new(db.store.clone()), options);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(Method::OPTIONS, format!("{base}/ofrep/v1/evaluate/flags"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type,if-none-match",
+            )
+            .send()
+    };
+    let ok = preflight("https://pay.example.com").await.unwrap();
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://pay.example.com");
+    let allowed = ok.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        allowed.contains("if-none-match") && allowed.contains("authorization"),
+        "{allowed}"
+    );
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    // The answer itself lets the page read the ETag.
+    let r = http
+        .post(format!("{base}/ofrep/v1/evaluate/flags"))
+        .header("origin", "https://pay.example.com")
+        .bearer_auth(CLIENT)
+        .json(&json!({"context": {"targetingKey": "cus_1"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("etag"), "{exposed}");
+}
