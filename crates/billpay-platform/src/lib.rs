@@ -1,0 +1,35 @@
+//! BillPay's platform: `platform.toml` and what is rendered from it.
+//!
+//! - [`manifest`]: reading and checking the manifest, with errors that name file and line.
+//! - [`live`]: the Terragrunt live tree (`infra/live/`), rendered with minijinja templates;
+//!   rendering is deterministic, and [`live::check`] reports drift.
+//! - [`cost`]: the monthly estimate from the dated price table in [`prices`].
+//!
+//! Everything here is offline: nothing talks to AWS or runs OpenTofu.
+
+pub mod cost;
+pub mod live;
+pub mod manifest;
+pub mod prices;
+
+pub use manifest::{Manifest, ManifestError};
+pub use prices::Prices;
+
+/// A file to write, relative to the repository root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub path: std::path::PathBuf,
+    pub contents: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("no environment `{0}` in the manifest (it has: {1})")]
+    UnknownEnvironment(String, String),
+    #[error("rendering {0}: {1}")]
+    Template(String, String),
+    #[error("{0}: {1}")]
+    Io(std::path::PathBuf, std::io::Error),
+}

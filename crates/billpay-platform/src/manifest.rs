@@ -1,0 +1,356 @@
+//! `platform.toml`: the one description of BillPay's platform. Every other infrastructure file is
+//! rendered from it. Reading it checks everything a later step relies on, and every error names
+//! the file, the line and the problem.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::prices::Prices;
+
+/// A problem in the manifest, at a line (1-based) of a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {message}", file.display())]
+pub struct ManifestError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub project: Project,
+    /// dev, staging, prod, … in the order they sort.
+    pub environments: BTreeMap<String, Spanned<Environment>>,
+    #[serde(default)]
+    pub services: Vec<Spanned<Service>>,
+    #[serde(default)]
+    pub frontends: Vec<Spanned<Frontend>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub name: String,
+    /// The EKS cluster's name.
+    pub cluster_name: String,
+    /// ECR repositories, one per image.
+    pub repositories: Vec<Spanned<String>>,
+    /// The bucket TechDocs are published to.
+    pub techdocs_bucket: String,
+    /// The GitHub repository (owner/name) whose workflows may assume the pipeline roles.
+    pub github_repository: String,
+    /// Days CloudWatch keeps logs.
+    #[serde(default = "default_log_retention")]
+    pub log_retention_days: u32,
+    /// Where alarms are sent.
+    #[serde(default)]
+    pub alert_email: Option<String>,
+}
+
+fn default_log_retention() -> u32 {
+    30
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NatStrategy {
+    /// One NAT gateway for the whole VPC: cheaper, one AZ's outage cuts egress.
+    Single,
+    /// One NAT gateway per AZ: highly available, one hourly charge each.
+    OnePerAz,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub account_id: Spanned<String>,
+    pub region: Option<Spanned<String>>,
+    pub vpc_cidr: Spanned<String>,
+    pub azs: Spanned<u8>,
+    pub nat: NatStrategy,
+    pub nodes: NodeGroup,
+    pub database: Database,
+    /// The domain the frontends are served under, e.g. `dev.billpay.example.com`.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The monthly budget, in whole US dollars, above which the billing alarm fires.
+    pub monthly_budget_usd: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGroup {
+    pub instance_type: Spanned<String>,
+    pub min: Spanned<u32>,
+    pub desired: u32,
+    pub max: u32,
+    #[serde(default = "default_disk")]
+    pub disk_gb: u32,
+}
+
+fn default_disk() -> u32 {
+    20
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub instance_class: Spanned<String>,
+    pub multi_az: bool,
+    pub storage_gb: u32,
+    #[serde(default = "default_backup_days")]
+    pub backup_retention_days: u32,
+}
+
+fn default_backup_days() -> u32 {
+    7
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: Spanned<String>,
+    pub port: u16,
+    pub health_path: String,
+    pub replicas: u32,
+    /// Kubernetes quantities, e.g. `250m` and `256Mi`.
+    pub cpu: String,
+    pub memory: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Frontend {
+    pub name: Spanned<String>,
+    pub bucket: Spanned<String>,
+    /// Served at this subdomain of the environment's domain, when it has one.
+    #[serde(default)]
+    pub subdomain: Option<String>,
+    /// Answer unknown paths with `index.html` (single-page apps).
+    #[serde(default = "yes")]
+    pub spa_fallback: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An IPv4 network in CIDR notation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: u32,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let (ip, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not a CIDR block (expected a.b.c.d/n)"))?;
+        let ip: Ipv4Addr = ip
+            .parse()
+            .map_err(|_| format!("`{s}`: `{ip}` is not an IPv4 address"))?;
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= 32)
+            .ok_or_else(|| format!("`{s}`: the prefix must be 0 to 32"))?;
+        let addr = u32::from(ip);
+        let mask = Self::mask(prefix);
+        if addr & !mask != 0 {
+            return Err(format!(
+                "`{s}` has host bits set; the network is {}/{prefix}",
+                Ipv4Addr::from(addr & mask)
+            ));
+        }
+        Ok(Cidr { addr, prefix })
+    }
+
+    fn mask(prefix: u8) -> u32 {
+        if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) }
+    }
+
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        let p = self.prefix.min(other.prefix);
+        let m = Self::mask(p);
+        self.addr & m == other.addr & m
+    }
+
+    /// The `index`-th subnet of `new_prefix` inside this network (like `cidrsubnet`).
+    pub fn subnet(&self, new_prefix: u8, index: u32) -> Option<Cidr> {
+        if new_prefix < self.prefix || new_prefix > 32 {
+            return None;
+        }
+        let bits = new_prefix - self.prefix;
+        if bits < 32 && index >= (1u32 << bits) {
+            return None;
+        }
+        let addr = self.addr | (index << (32 - new_prefix as u32));
+        Some(Cidr {
+            addr,
+            prefix: new_prefix,
+        })
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", Ipv4Addr::from(self.addr), self.prefix)
+    }
+}
+
+/// Reads and checks a manifest. `prices` is the price table instance types are checked against.
+pub fn load(path: &Path, prices: &Prices) -> Result<Manifest, ManifestError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
+        file: path.to_owned(),
+        line: 0,
+        message: format!("cannot read it: {e}"),
+    })?;
+    parse(path, &text, prices)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// Parses and checks manifest text; `path` only names the file in errors.
+pub fn parse(path: &Path, text: &str, prices: &Prices) -> Result<Manifest, ManifestError> {
+    let err = |span: std::ops::Range<usize>, message: String| ManifestError {
+        file: path.to_owned(),
+        line: line_of(text, span.start),
+        message,
+    };
+    let manifest: Manifest = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        err(span, e.message().trim().to_owned())
+    })?;
+    if manifest.environments.is_empty() {
+        return Err(err(0..0, "no environments: add at least [environments.dev]".into()));
+    }
+    let mut cidrs: Vec<(String, Cidr, std::ops::Range<usize>)> = Vec::new();
+    for (name, env) in &manifest.environments {
+        let e = env.get_ref();
+        let Some(region) = &e.region else {
+            return Err(err(
+                env.span(),
+                format!("environment `{name}` has no region (add region = \"us-east-1\")"),
+            ));
+        };
+        if !prices.has_region(region.get_ref()) {
+            return Err(err(
+                region.span(),
+                format!(
+                    "environment `{name}`: no price table for region `{}` (known: {})",
+                    region.get_ref(),
+                    prices.region
+                ),
+            ));
+        }
+        let account = e.account_id.get_ref();
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err(
+                e.account_id.span(),
+                format!("environment `{name}`: account_id `{account}` must be 12 digits"),
+            ));
+        }
+        let cidr = Cidr::parse(e.vpc_cidr.get_ref())
+            .map_err(|m| err(e.vpc_cidr.span(), format!("environment `{name}`: vpc_cidr {m}")))?;
+        if !(16..=24).contains(&cidr.prefix) {
+            return Err(err(
+                e.vpc_cidr.span(),
+                format!(
+                    "environment `{name}`: vpc_cidr must be a /16 to /24 (AWS allows no larger VPC, and subnets need room)"
+                ),
+            ));
+        }
+        for (other, c, _) in &cidrs {
+            if c.overlaps(&cidr) {
+                return Err(err(
+                    e.vpc_cidr.span(),
+                    format!("environment `{name}`: vpc_cidr {cidr} overlaps {c} of environment `{other}`"),
+                ));
+            }
+        }
+        cidrs.push((name.clone(), cidr, e.vpc_cidr.span()));
+        if !(2..=3).contains(e.azs.get_ref()) {
+            return Err(err(
+                e.azs.span(),
+                format!("environment `{name}`: azs must be 2 or 3 (EKS needs two)"),
+            ));
+        }
+        for (field, it) in [
+            ("nodes.instance_type", &e.nodes.instance_type),
+            ("database.instance_class", &e.database.instance_class),
+        ] {
+            if prices.hourly(it.get_ref()).is_none() {
+                return Err(err(
+                    it.span(),
+                    format!(
+                        "environment `{name}`: {field} `{}` is not in the price table ({})",
+                        it.get_ref(),
+                        prices.known_types().join(", ")
+                    ),
+                ));
+            }
+        }
+        let n = &e.nodes;
+        if !(*n.min.get_ref() <= n.desired && n.desired <= n.max && n.max >= 1) {
+            return Err(err(
+                n.min.span(),
+                format!("environment `{name}`: nodes need min <= desired <= max and max >= 1"),
+            ));
+        }
+    }
+    let mut names: BTreeMap<String, &str> = BTreeMap::new();
+    let mut check_unique = |value: &Spanned<String>, what: &'static str| -> Result<(), ManifestError> {
+        let v = value.get_ref();
+        if v.is_empty()
+            || v.len() > 63
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(err(
+                value.span(),
+                format!("{what} `{v}` must be 1 to 63 lower-case letters, digits or dashes"),
+            ));
+        }
+        if let Some(first) = names.insert(format!("{what}:{v}"), what) {
+            return Err(err(value.span(), format!("duplicate {first} name `{v}`")));
+        }
+        Ok(())
+    };
+    for r in &manifest.project.repositories {
+        check_unique(r, "repository")?;
+    }
+    for s in &manifest.services {
+        check_unique(&s.get_ref().name, "service")?;
+    }
+    for f in &manifest.frontends {
+        check_unique(&f.get_ref().name, "frontend")?;
+        check_unique(&f.get_ref().bucket, "bucket")?;
+    }
+    Ok(manifest)
+}
+
+impl Manifest {
+    pub fn env(&self, name: &str) -> Option<&Environment> {
+        self.environments.get(name).map(Spanned::get_ref)
+    }
+
+    pub fn env_names(&self) -> Vec<String> {
+        self.environments.keys().cloned().collect()
+    }
+
+    pub fn region_of(&self, env: &str) -> &str {
+        self.env(env)
+            .and_then(|e| e.region.as_ref())
+            .map(|r| r.get_ref().as_str())
+            .unwrap_or("us-east-1")
+    }
+}

@@ -1,0 +1,42 @@
+# Rendered by `billpayctl infra generate` from platform.toml. Do not edit: change the manifest.
+# dev / eks: the `eks` module.
+
+include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+
+terraform {
+  source = "${get_repo_root()}/infra/modules/eks"
+}
+
+dependency "network" {
+  config_path = "../network"
+
+  mock_outputs_allowed_terraform_commands = ["validate", "plan"]
+  mock_outputs = {
+    private_subnet_ids = [
+      "subnet-00000000000000001",
+      "subnet-00000000000000002",
+    ]
+    public_subnet_ids  = [
+      "subnet-00000000000000003",
+      "subnet-00000000000000004",
+    ]
+    vpc_cidr_block     = "10.0.0.0/16"
+    vpc_id             = "vpc-00000000000000000"
+  }
+}
+
+inputs = {
+  ci_role_name   = "billpay-dev-github-deploy"
+  cluster_name   = "billpay-cluster"
+  desired_size   = 2
+  disk_size_gb   = 20
+  instance_types = [
+    "t3.medium",
+  ]
+  max_size       = 3
+  min_size       = 1
+  subnet_ids     = dependency.network.outputs.private_subnet_ids
+  vpc_id         = dependency.network.outputs.vpc_id
+}

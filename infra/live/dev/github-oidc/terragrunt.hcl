@@ -1,0 +1,27 @@
+# Rendered by `billpayctl infra generate` from platform.toml. Do not edit: change the manifest.
+# dev / github-oidc: the `github-oidc` module.
+
+include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+
+terraform {
+  source = "${get_repo_root()}/infra/modules/github-oidc"
+}
+
+inputs = {
+  cluster_name      = "billpay-cluster"
+  ecr_repositories  = [
+    "billpay-backend",
+    "billpay-frontend-a",
+    "billpay-frontend-b",
+    "billpay-feature-flags",
+  ]
+  frontend_buckets  = [
+    "billpay-frontend-a-dev",
+    "billpay-frontend-b-dev",
+    "billpay-feature-flags-dev",
+  ]
+  github_repository = "billpay/billpay"
+  name              = "billpay-dev"
+}

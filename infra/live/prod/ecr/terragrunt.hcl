@@ -1,0 +1,19 @@
+# Rendered by `billpayctl infra generate` from platform.toml. Do not edit: change the manifest.
+# prod / ecr: the `ecr` module.
+
+include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+
+terraform {
+  source = "${get_repo_root()}/infra/modules/ecr"
+}
+
+inputs = {
+  repositories = [
+    "billpay-backend",
+    "billpay-frontend-a",
+    "billpay-frontend-b",
+    "billpay-feature-flags",
+  ]
+}

@@ -1,0 +1,14 @@
+# Rendered by `billpayctl infra generate` from platform.toml. Do not edit: change the manifest.
+# prod / techdocs: the `techdocs` module.
+
+include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+
+terraform {
+  source = "${get_repo_root()}/infra/modules/techdocs"
+}
+
+inputs = {
+  bucket_name = "billpay-techdocs"
+}

@@ -1,0 +1,27 @@
+# Rendered by `billpayctl infra generate` from platform.toml. Do not edit: change the manifest.
+# staging / network: the `network` module.
+
+include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+
+terraform {
+  source = "${get_repo_root()}/infra/modules/network"
+}
+
+inputs = {
+  az_count                = 2
+  cluster_name            = "billpay-cluster"
+  flow_log_retention_days = 30
+  name                    = "billpay-staging"
+  private_subnets         = [
+    "10.1.0.0/20",
+    "10.1.16.0/20",
+  ]
+  public_subnets          = [
+    "10.1.240.0/24",
+    "10.1.241.0/24",
+  ]
+  single_nat_gateway      = true
+  vpc_cidr                = "10.1.0.0/16"
+}
