@@ -19,6 +19,9 @@ const UNIT: &str = include_str!("../templates/unit.hcl.j2");
 
 /// The rendered tree's place in the repository.
 pub const LIVE_DIR: &str = "infra/live";
+/// Where the state bootstrap of each environment is rendered: outside the live tree, so that
+/// `terragrunt run --all` in an environment never includes it.
+pub const BOOTSTRAP_DIR: &str = "infra/bootstrap";
 
 /// A unit's dependency on another unit's outputs.
 #[derive(Debug, Clone, Serialize)]
@@ -40,7 +43,8 @@ pub struct Unit {
     pub inputs: Value,
     /// What the module creates, for `infra resources`.
     pub resources: Vec<String>,
-    /// Not part of `run --all` (the state bootstrap runs first, on its own).
+    /// Rendered under `infra/bootstrap/` instead of the live tree: the state bootstrap, applied
+    /// first and on its own.
     pub excluded: bool,
 }
 
@@ -90,7 +94,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
                 "name": prefix,
                 "cluster_name": p.cluster_name,
                 "vpc_cidr": env.vpc_cidr.get_ref(),
-                "az_count": azs,
+                "azs": (0..azs).map(|i| format!("{}{}", m.region_of(env_name), char::from(b'a' + i))).collect::<Vec<_>>(),
                 "private_subnets": private,
                 "public_subnets": public,
                 "single_nat_gateway": env.nat == NatStrategy::Single,
@@ -348,10 +352,18 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
             )?,
         );
         for u in units(m, name).unwrap_or_default() {
-            files.insert(
-                env_dir.join(&u.name).join("terragrunt.hcl"),
-                render_one(&j, "unit.hcl", json!({"unit": u, "environment": name}))?,
-            );
+            let path = if u.excluded {
+                PathBuf::from(BOOTSTRAP_DIR).join(name).join("terragrunt.hcl")
+            } else {
+                env_dir.join(&u.name).join("terragrunt.hcl")
+            };
+            let ctx = json!({
+                "unit": u,
+                "environment": name,
+                "region": m.region_of(name),
+                "account_id": env.account_id.get_ref(),
+            });
+            files.insert(path, render_one(&j, "unit.hcl", ctx)?);
         }
     }
     Ok(files
@@ -390,7 +402,7 @@ pub fn check(root: &Path, files: &[RenderedFile]) -> Vec<String> {
         }
     }
     let expected: std::collections::BTreeSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-    let mut stack = vec![root.join(LIVE_DIR)];
+    let mut stack = vec![root.join(LIVE_DIR), root.join(BOOTSTRAP_DIR)];
     let mut extra = Vec::new();
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };

@@ -10,7 +10,11 @@ terraform {
 }
 
 inputs = {
-  az_count                = 3
+  azs                     = [
+    "us-east-1a",
+    "us-east-1b",
+    "us-east-1c",
+  ]
   cluster_name            = "billpay-cluster"
   flow_log_retention_days = 30
   name                    = "billpay-prod"

@@ -10,7 +10,10 @@ terraform {
 }
 
 inputs = {
-  az_count                = 2
+  azs                     = [
+    "us-east-1a",
+    "us-east-1b",
+  ]
   cluster_name            = "billpay-cluster"
   flow_log_retention_days = 30
   name                    = "billpay-staging"

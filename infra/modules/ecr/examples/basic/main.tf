@@ -1,0 +1,5 @@
+module "ecr" {
+  source = "../.."
+
+  repositories = ["billpay-backend", "billpay-frontend-a", "billpay-frontend-b", "billpay-feature-flags"]
+}

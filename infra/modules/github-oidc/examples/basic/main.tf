@@ -1,0 +1,9 @@
+module "github_oidc" {
+  source = "../.."
+
+  name              = "billpay-dev"
+  github_repository = "billpay/billpay"
+  ecr_repositories  = ["billpay-backend"]
+  frontend_buckets  = ["billpay-frontend-a-dev"]
+  cluster_name      = "billpay-cluster"
+}

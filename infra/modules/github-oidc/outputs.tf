@@ -1,0 +1,9 @@
+output "plan_role_arn" {
+  description = "Assume this in pull-request workflows (read-only)."
+  value       = aws_iam_role.ci["plan"].arn
+}
+
+output "deploy_role_arn" {
+  description = "Assume this in the deploy workflow on the deploy branch."
+  value       = aws_iam_role.ci["deploy"].arn
+}

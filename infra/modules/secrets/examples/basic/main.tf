@@ -1,0 +1,6 @@
+module "secrets" {
+  source = "../.."
+
+  name         = "billpay-dev"
+  secret_names = ["api"]
+}

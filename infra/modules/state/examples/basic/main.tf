@@ -1,0 +1,5 @@
+module "state" {
+  source = "../.."
+
+  bucket_name = "billpay-dev-tofu-state"
+}

@@ -1,0 +1,4 @@
+variable "bucket_name" {
+  description = "The state bucket Terragrunt's root.hcl points at (<project>-<env>-tofu-state)."
+  type        = string
+}

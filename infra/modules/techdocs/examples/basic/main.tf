@@ -1,0 +1,5 @@
+module "techdocs" {
+  source = "../.."
+
+  bucket_name = "billpay-techdocs"
+}
