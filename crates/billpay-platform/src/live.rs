@@ -207,11 +207,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             (Some(d), Some(s)) => format!("{s}.{d}"),
             _ => String::new(),
         };
-        let bucket = if env_name == "prod" {
-            f.bucket.get_ref().clone()
-        } else {
-            format!("{}-{env_name}", f.bucket.get_ref())
-        };
+        let bucket = format!("{}{}", f.bucket.get_ref(), env.name_suffix);
         units.push(Unit {
             name: f.name.get_ref().clone(),
             module: "frontend".into(),
@@ -235,11 +231,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             excluded: false,
         });
     }
-    let techdocs = if env_name == "prod" {
-        p.techdocs_bucket.clone()
-    } else {
-        format!("{}-{env_name}", p.techdocs_bucket)
-    };
+    let techdocs = format!("{}{}", p.techdocs_bucket, env.name_suffix);
     units.push(Unit {
         name: "techdocs".into(),
         module: "techdocs".into(),
@@ -256,10 +248,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             "name": prefix,
             "github_repository": p.github_repository,
             "ecr_repositories": p.repositories.iter().map(|r| r.get_ref().clone()).collect::<Vec<_>>(),
-            "frontend_buckets": m.frontends.iter().map(|f| {
-                let b = f.get_ref().bucket.get_ref();
-                if env_name == "prod" { b.clone() } else { format!("{b}-{env_name}") }
-            }).collect::<Vec<_>>(),
+            "frontend_buckets": m.frontends.iter().map(|f| format!("{}{}", f.get_ref().bucket.get_ref(), env.name_suffix)).collect::<Vec<_>>(),
             "cluster_name": p.cluster_name,
         }),
         resources: vec![

@@ -80,6 +80,10 @@ pub struct Environment {
     pub domain: Option<String>,
     /// The monthly budget, in whole US dollars, above which the billing alarm fires.
     pub monthly_budget_usd: u32,
+    /// Appended to globally unique names (S3 buckets) so that environments do not collide,
+    /// e.g. `-staging`. Empty for the environment that owns the plain names.
+    #[serde(default)]
+    pub name_suffix: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -293,7 +297,7 @@ pub fn parse(path: &Path, text: &str, prices: &Prices) -> Result<Manifest, Manif
                     format!(
                         "environment `{name}`: {field} `{}` is not in the price table ({})",
                         it.get_ref(),
-                        prices.known_types().join(", ")
+                        prices.known_types(field.starts_with("database")).join(", ")
                     ),
                 ));
             }

@@ -34,9 +34,13 @@ impl Prices {
         self.hourly.get(item).copied()
     }
 
-    /// The EC2 and RDS types the table knows.
-    pub fn known_types(&self) -> Vec<String> {
-        self.hourly.keys().filter(|k| k.contains('.')).cloned().collect()
+    /// The EC2 instance types (`database` false) or RDS classes (`database` true) the table knows.
+    pub fn known_types(&self, database: bool) -> Vec<String> {
+        self.hourly
+            .keys()
+            .filter(|k| k.contains('.') && k.starts_with("db.") == database)
+            .cloned()
+            .collect()
     }
 
     pub(crate) fn h(&self, item: &str) -> u64 {

@@ -113,7 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "rendered {} files under {} ({} changed)",
                 files.len(),
-                out.join(live::LIVE_DIR).display(),
+                out.join("infra").display(),
                 written.len()
             );
             for w in written {

@@ -22,7 +22,7 @@ dependency "observability" {
 }
 
 inputs = {
-  bucket_name            = "billpay-feature-flags-dev"
+  bucket_name            = "billpay-feature-flags"
   domain_name            = ""
   log_bucket_domain_name = dependency.observability.outputs.log_bucket_domain_name
   name                   = "billpay-feature-flags"

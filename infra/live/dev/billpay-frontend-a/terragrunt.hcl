@@ -22,7 +22,7 @@ dependency "observability" {
 }
 
 inputs = {
-  bucket_name            = "billpay-frontend-a-dev"
+  bucket_name            = "billpay-frontend-a"
   domain_name            = ""
   log_bucket_domain_name = dependency.observability.outputs.log_bucket_domain_name
   name                   = "billpay-frontend-a"

@@ -22,7 +22,7 @@ dependency "observability" {
 }
 
 inputs = {
-  bucket_name            = "billpay-frontend-b-dev"
+  bucket_name            = "billpay-frontend-b"
   domain_name            = ""
   log_bucket_domain_name = dependency.observability.outputs.log_bucket_domain_name
   name                   = "billpay-frontend-b"

@@ -18,9 +18,9 @@ inputs = {
     "billpay-feature-flags",
   ]
   frontend_buckets  = [
-    "billpay-frontend-a-dev",
-    "billpay-frontend-b-dev",
-    "billpay-feature-flags-dev",
+    "billpay-frontend-a",
+    "billpay-frontend-b",
+    "billpay-feature-flags",
   ]
   github_repository = "billpay/billpay"
   name              = "billpay-dev"

@@ -10,5 +10,5 @@ terraform {
 }
 
 inputs = {
-  bucket_name = "billpay-techdocs-dev"
+  bucket_name = "billpay-techdocs"
 }

@@ -22,7 +22,7 @@ dependency "observability" {
 }
 
 inputs = {
-  bucket_name            = "billpay-feature-flags"
+  bucket_name            = "billpay-feature-flags-prod"
   domain_name            = "flags.billpay.example.com"
   log_bucket_domain_name = dependency.observability.outputs.log_bucket_domain_name
   name                   = "billpay-feature-flags"

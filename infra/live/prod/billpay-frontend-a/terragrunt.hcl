@@ -22,7 +22,7 @@ dependency "observability" {
 }
 
 inputs = {
-  bucket_name            = "billpay-frontend-a"
+  bucket_name            = "billpay-frontend-a-prod"
   domain_name            = "a.billpay.example.com"
   log_bucket_domain_name = dependency.observability.outputs.log_bucket_domain_name
   name                   = "billpay-frontend-a"

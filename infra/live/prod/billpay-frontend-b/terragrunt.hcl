@@ -22,7 +22,7 @@ dependency "observability" {
 }
 
 inputs = {
-  bucket_name            = "billpay-frontend-b"
+  bucket_name            = "billpay-frontend-b-prod"
   domain_name            = "b.billpay.example.com"
   log_bucket_domain_name = dependency.observability.outputs.log_bucket_domain_name
   name                   = "billpay-frontend-b"

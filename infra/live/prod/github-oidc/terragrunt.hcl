@@ -18,9 +18,9 @@ inputs = {
     "billpay-feature-flags",
   ]
   frontend_buckets  = [
-    "billpay-frontend-a",
-    "billpay-frontend-b",
-    "billpay-feature-flags",
+    "billpay-frontend-a-prod",
+    "billpay-frontend-b-prod",
+    "billpay-feature-flags-prod",
   ]
   github_repository = "billpay/billpay"
   name              = "billpay-prod"

@@ -10,5 +10,5 @@ terraform {
 }
 
 inputs = {
-  bucket_name = "billpay-techdocs"
+  bucket_name = "billpay-techdocs-prod"
 }

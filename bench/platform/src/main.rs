@@ -1,0 +1,80 @@
+//! Rendering every environment from platform.toml: read and check the manifest, render the
+//! Terragrunt tree in memory, and write it to an empty folder. Reference in the same run: writing
+//! the same files with plain `std::fs::write`, which is the I/O floor of any generator.
+//!
+//!     cargo run --release -p billpay-platform-bench -- [platform.toml] [runs]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use billpay_platform::{Prices, live, manifest};
+
+fn stats(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
+    v.sort();
+    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+    (at(0.5), at(0.99), v[v.len() - 1])
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let path = PathBuf::from(args.get(1).map_or("platform.toml", String::as_str));
+    let runs: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(200);
+    let prices = Prices::us_east_1();
+    let (mut in_memory, mut to_disk, mut reference) = (Vec::new(), Vec::new(), Vec::new());
+    let mut count = 0;
+    for i in 0..runs + 5 {
+        let t = Instant::now();
+        let m = manifest::load(&path, &prices)?;
+        let files = live::render(&m, &[])?;
+        let rendered = t.elapsed();
+
+        let dir = tempfile::tempdir()?;
+        let t = Instant::now();
+        let m = manifest::load(&path, &prices)?;
+        let files2 = live::render(&m, &[])?;
+        live::write(dir.path(), &files2)?;
+        let generated = t.elapsed();
+
+        let dir2 = tempfile::tempdir()?;
+        let t = Instant::now();
+        for f in &files {
+            let p = dir2.path().join(&f.path);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, &f.contents)?;
+        }
+        let copied = t.elapsed();
+        count = files.len();
+        if i >= 5 {
+            in_memory.push(rendered);
+            to_disk.push(generated);
+            reference.push(copied);
+        }
+    }
+    let r = stats(reference.clone());
+    println!("{runs} runs, {count} files for every environment in {}", path.display());
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>12}",
+        "", "p50", "p99", "max", "p99 / ref"
+    );
+    for (name, v) in [
+        ("load + check + render (in memory)", in_memory),
+        ("load + check + render + write", to_disk),
+        ("reference: write the same files", reference),
+    ] {
+        let (p50, p99, max) = stats(v);
+        println!(
+            "{name:<34} {:>10} {:>10} {:>10} {:>12.2}",
+            ms(p50),
+            ms(p99),
+            ms(max),
+            p99.as_secs_f64() / r.1.as_secs_f64()
+        );
+    }
+    Ok(())
+}

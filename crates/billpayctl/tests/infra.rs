@@ -1,0 +1,516 @@
+//! The infrastructure as a platform engineer meets it: `billpayctl` on the repository's own
+//! platform.toml, the hand-written modules and the rendered tree, checked by the real tools of the
+//! ecosystem: python-hcl2 parses every file, checkov scans them. OpenTofu and Terragrunt cannot be
+//! installed on the machines these tests run on, so `tofu validate`/`plan` are not run here; the
+//! pipelines run them where the tools exist.
+//!
+//! `./dev test` installs the tools and sets `BILLPAY_HCL2TOJSON` and `BILLPAY_CHECKOV`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn ctl(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_billpayctl"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("BILLPAY_MANIFEST")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn tool(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the suite with ./dev test, which installs it"))
+}
+
+/// Every file under `dir` with one of the extensions, sorted.
+fn files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A copy of the repository's manifest and infra tree in a temporary folder.
+fn sandbox() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("platform.toml"), dir.path().join("platform.toml")).unwrap();
+    let out = ctl(&["infra", "generate", "--out", "."], dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    dir
+}
+
+/// A rendered file parsed by python-hcl2 into JSON.
+fn hcl(path: &Path) -> Value {
+    let out = Command::new(tool("BILLPAY_HCL2TOJSON"))
+        .args(["--strip-string-quotes", "--no-explicit-blocks"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}: {}", path.display(), text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn every_tf_and_hcl_file_parses_with_a_real_hcl_parser() {
+    let all = files(&repo().join("infra"), &["tf", "hcl"]);
+    assert!(all.len() > 80, "found only {} files", all.len());
+    let out = Command::new(tool("BILLPAY_HCL2TOJSON"))
+        .args(["--strip-string-quotes", "--no-explicit-blocks", "--ndjson"])
+        .args(&all)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "hcl2tojson: {}", text(&out));
+    let parsed = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .count();
+    assert_eq!(parsed, all.len(), "{}", text(&out));
+}
+
+#[test]
+fn checkov_finds_no_failed_check_and_every_skip_has_a_reason() {
+    let out = Command::new(tool("BILLPAY_CHECKOV"))
+        .args([
+            "-d",
+            "infra",
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--compact",
+            "--quiet",
+            "-o",
+            "json",
+        ])
+        .current_dir(repo())
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let reports = report.as_array().cloned().unwrap_or_else(|| vec![report]);
+    for r in &reports {
+        let failed: Vec<String> = r["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| format!("{} {} {}", f["check_id"], f["file_path"], f["resource"]))
+            .collect();
+        assert!(failed.is_empty(), "checkov failed checks:\n{}", failed.join("\n"));
+        assert_eq!(r["summary"]["parsing_errors"], 0, "{}", r["summary"]);
+        assert!(r["summary"]["passed"].as_u64().unwrap() > 150, "{}", r["summary"]);
+        for s in r["results"]["skipped_checks"].as_array().into_iter().flatten() {
+            let reason = s["check_result"]["suppress_comment"].as_str().unwrap_or("");
+            assert!(
+                reason.len() > 40,
+                "skip of {} in {} needs a real reason: {reason:?}",
+                s["check_id"],
+                s["file_path"]
+            );
+        }
+    }
+}
+
+#[test]
+fn rendering_is_deterministic_and_the_committed_tree_matches() {
+    let a = sandbox();
+    let b = sandbox();
+    let fa = files(&a.path().join("infra"), &["hcl"]);
+    let fb = files(&b.path().join("infra"), &["hcl"]);
+    assert_eq!(fa.len(), fb.len());
+    assert!(fa.len() >= 40);
+    for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
+    }
+    // The tree in the repository is exactly what the manifest renders.
+    let out = ctl(&["infra", "check"], &repo());
+    assert!(out.status.success(), "committed infra/live drifted:\n{}", text(&out));
+    // Rendering again changes nothing.
+    let out = ctl(&["infra", "generate", "--out", "."], a.path());
+    assert!(text(&out).contains("(0 changed)"), "{}", text(&out));
+}
+
+#[test]
+fn check_catches_hand_edits_missing_and_extra_files_and_manifest_changes() {
+    let dir = sandbox();
+    let root = dir.path();
+    let eks = root.join("infra/live/dev/eks/terragrunt.hcl");
+    let edited = std::fs::read_to_string(&eks)
+        .unwrap()
+        .replace("desired_size   = 2", "desired_size   = 5");
+    std::fs::write(&eks, edited).unwrap();
+    std::fs::remove_file(root.join("infra/live/prod/ecr/terragrunt.hcl")).unwrap();
+    std::fs::create_dir_all(root.join("infra/live/dev/stray")).unwrap();
+    std::fs::write(root.join("infra/live/dev/stray/terragrunt.hcl"), "inputs = {}\n").unwrap();
+    let out = ctl(&["infra", "check"], root);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = text(&out);
+    assert!(
+        report.contains("changed: infra/live/dev/eks/terragrunt.hcl"),
+        "{report}"
+    );
+    assert!(
+        report.contains("missing: infra/live/prod/ecr/terragrunt.hcl"),
+        "{report}"
+    );
+    assert!(
+        report.contains("extra: infra/live/dev/stray/terragrunt.hcl"),
+        "{report}"
+    );
+
+    // A manifest change without a render is drift too.
+    let dir = sandbox();
+    let root = dir.path();
+    let manifest = std::fs::read_to_string(root.join("platform.toml")).unwrap();
+    std::fs::write(
+        root.join("platform.toml"),
+        manifest.replace(
+            "instance_type = \"t3.medium\", min = 1",
+            "instance_type = \"t3.large\", min = 1",
+        ),
+    )
+    .unwrap();
+    let out = ctl(&["infra", "check"], root);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("changed: infra/live/dev/eks/terragrunt.hcl"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn dev_has_everything_the_plan_names() {
+    let dir = sandbox();
+    let live = dir.path().join("infra/live");
+    let inputs = |unit: &str| hcl(&live.join("dev").join(unit).join("terragrunt.hcl"))["inputs"].clone();
+    let env = hcl(&live.join("dev/env.hcl"));
+    assert_eq!(env["locals"][0]["region"], "us-east-1");
+    assert_eq!(inputs("network")["vpc_cidr"], "10.0.0.0/16");
+    assert_eq!(inputs("network")["single_nat_gateway"], true);
+    let eks = inputs("eks");
+    assert_eq!(eks["cluster_name"], "billpay-cluster");
+    assert_eq!(eks["instance_types"], serde_json::json!(["t3.medium"]));
+    assert_eq!(
+        inputs("ecr")["repositories"],
+        serde_json::json!([
+            "billpay-backend",
+            "billpay-frontend-a",
+            "billpay-frontend-b",
+            "billpay-feature-flags"
+        ])
+    );
+    for front in ["billpay-frontend-a", "billpay-frontend-b", "billpay-feature-flags"] {
+        let i = inputs(front);
+        assert_eq!(i["bucket_name"], front);
+        let unit = hcl(&live.join("dev").join(front).join("terragrunt.hcl"));
+        assert!(
+            unit["terraform"][0]["source"]
+                .as_str()
+                .unwrap()
+                .ends_with("/infra/modules/frontend")
+        );
+    }
+    assert_eq!(inputs("techdocs")["bucket_name"], "billpay-techdocs");
+    for unit in [
+        "network",
+        "eks",
+        "ecr",
+        "secrets",
+        "database",
+        "observability",
+        "github-oidc",
+        "techdocs",
+    ] {
+        assert!(live.join("dev").join(unit).join("terragrunt.hcl").is_file(), "{unit}");
+    }
+    assert!(dir.path().join("infra/bootstrap/dev/terragrunt.hcl").is_file());
+    // The modules the units point at create what the plan asks for.
+    let modules = repo().join("infra/modules");
+    for (module, needles) in [
+        (
+            "network",
+            &[
+                "terraform-aws-modules/vpc/aws",
+                "single_nat_gateway",
+                "kubernetes.io/role/elb",
+                "enable_flow_log",
+            ][..],
+        ),
+        (
+            "eks",
+            &[
+                "terraform-aws-modules/eks/aws",
+                "eks_managed_node_groups",
+                "access_entries",
+                "aws-load-balancer-controller",
+                "terraform-aws-modules/eks-pod-identity/aws",
+            ],
+        ),
+        (
+            "ecr",
+            &[
+                "scan_on_push",
+                "IMMUTABLE",
+                "aws_ecr_lifecycle_policy",
+                "aws_ecr_repository_policy",
+            ],
+        ),
+        (
+            "frontend",
+            &[
+                "aws_cloudfront_distribution",
+                "aws_cloudfront_origin_access_control",
+                "aws_cloudfront_response_headers_policy",
+                "aws_acm_certificate",
+                "custom_error_response",
+                "logging_config",
+            ],
+        ),
+        ("secrets", &["aws_secretsmanager_secret", "aws_kms_key"]),
+        (
+            "database",
+            &[
+                "aws_db_instance",
+                "manage_master_user_password",
+                "storage_encrypted",
+                "multi_az",
+                "backup_retention_period",
+            ],
+        ),
+        (
+            "observability",
+            &[
+                "aws_cloudwatch_log_group",
+                "aws_sns_topic",
+                "TargetResponseTime",
+                "node_cpu_utilization",
+                "node_memory_utilization",
+                "EstimatedCharges",
+                "aws_cloudwatch_dashboard",
+            ],
+        ),
+        ("state", &["aws_kms_key", "../bucket"]),
+        (
+            "github-oidc",
+            &["aws_iam_openid_connect_provider", "token.actions.githubusercontent.com"],
+        ),
+    ] {
+        let dir = modules.join(module);
+        for f in [
+            "main.tf",
+            "variables.tf",
+            "outputs.tf",
+            "versions.tf",
+            "README.md",
+            "examples/basic/main.tf",
+        ] {
+            assert!(dir.join(f).is_file(), "{module}/{f}");
+        }
+        let main = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+        for n in needles {
+            assert!(main.contains(n), "{module} lacks {n}");
+        }
+        // The README documents every input and output.
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        for (file, kind) in [("variables.tf", "variable"), ("outputs.tf", "output")] {
+            let parsed = hcl(&dir.join(file));
+            for block in parsed[kind].as_array().into_iter().flatten() {
+                for name in block.as_object().unwrap().keys() {
+                    assert!(
+                        readme.contains(&format!("| `{name}` |")),
+                        "{module}/README.md lacks {kind} {name}"
+                    );
+                }
+            }
+        }
+    }
+    // What `infra resources` lists for dev.
+    let out = ctl(&["infra", "resources", "--env", "dev"], &repo());
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = text(&out);
+    for n in [
+        "EKS cluster `billpay-cluster`",
+        "t3.medium",
+        "aws_ecr_repository `billpay-frontend-b`",
+        "aws_s3_bucket `billpay-techdocs`",
+        "aws_cloudfront_distribution",
+        "estimated charges",
+    ] {
+        assert!(listing.contains(n), "resources lacks {n}:\n{listing}");
+    }
+}
+
+#[test]
+fn the_dev_estimate_fits_the_plan_and_shows_its_line_items() {
+    let out = ctl(&["cost", "--env", "dev", "--format", "json"], &repo());
+    assert!(out.status.success(), "{}", text(&out));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total = e["total_monthly_usd"].as_f64().unwrap();
+    assert!((170.0..=265.0).contains(&total), "dev costs {total} a month");
+    let items: Vec<&str> = e["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item"].as_str().unwrap())
+        .collect();
+    for needle in [
+        "EKS control plane",
+        "EKS nodes",
+        "NAT gateway hours",
+        "NAT data",
+        "Public IPv4",
+        "Application Load Balancer",
+        "RDS",
+        "CloudFront",
+        "S3",
+        "Secrets Manager",
+        "CloudWatch",
+        "ECR",
+        "KMS",
+    ] {
+        assert!(items.iter().any(|i| i.contains(needle)), "no {needle} in {items:?}");
+    }
+    let cents: u64 = e["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["monthly_usd_cents"].as_u64().unwrap())
+        .sum();
+    assert_eq!(cents, e["total_monthly_usd_cents"].as_u64().unwrap());
+    assert_eq!(e["prices_as_of"], "2026-11-01");
+    assert!(
+        e["assumptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a.as_str().unwrap().contains("$170–265"))
+    );
+    assert!(e["warnings"].as_array().unwrap().len() >= 5);
+    // Prod costs more than dev; the table and markdown show the same total.
+    let prod: Value =
+        serde_json::from_slice(&ctl(&["cost", "--env", "prod", "--format", "json"], &repo()).stdout).unwrap();
+    assert!(prod["total_monthly_usd"].as_f64().unwrap() > total);
+    let table = text(&ctl(&["cost", "--env", "dev"], &repo()));
+    let shown = billpay_platform::cost::dollars(e["total_monthly_usd_cents"].as_u64().unwrap());
+    assert!(table.contains("TOTAL") && table.contains(&shown), "{table}");
+    assert!(
+        table.contains("EKS control plane") && table.contains("Charges people forget"),
+        "{table}"
+    );
+    let md = text(&ctl(&["cost", "--env", "dev", "--format", "markdown"], &repo()));
+    assert!(md.contains(&format!("| **Total** | **{shown}** |")), "{md}");
+    let out = ctl(&["cost", "--env", "qa"], &repo());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no environment `qa`"), "{}", text(&out));
+}
+
+#[test]
+fn bad_manifests_get_file_line_and_problem_and_nothing_is_written() {
+    let good = std::fs::read_to_string(repo().join("platform.toml")).unwrap();
+    let cases: [(&str, String, &str); 7] = [
+        (
+            "unknown key",
+            good.replace(
+                "azs = 2\nnat = \"single\"",
+                "azs = 2\nnat = \"single\"\nnat_gatways = 3",
+            ),
+            "unknown field `nat_gatways`",
+        ),
+        (
+            "invalid CIDR",
+            good.replace("10.0.0.0/16", "10.0.0.300/16"),
+            "`10.0.0.300` is not an IPv4 address",
+        ),
+        (
+            "host bits",
+            good.replace("10.0.0.0/16", "10.0.1.0/16"),
+            "has host bits set",
+        ),
+        (
+            "overlapping CIDR",
+            good.replace("10.1.0.0/16", "10.0.128.0/17"),
+            "overlaps",
+        ),
+        (
+            "duplicate name",
+            good.replace("name = \"billpay-frontend-b\"", "name = \"billpay-frontend-a\""),
+            "duplicate frontend name `billpay-frontend-a`",
+        ),
+        (
+            "unknown instance type",
+            good.replace("\"t3.large\"", "\"t3.humongous\""),
+            "`t3.humongous` is not in the price table",
+        ),
+        (
+            "no region",
+            good.replacen("region = \"us-east-1\"\n", "", 1),
+            "environment `dev` has no region",
+        ),
+    ];
+    for (what, manifest, message) in cases {
+        assert_ne!(manifest, good, "{what}: the case did not change the manifest");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("platform.toml"), &manifest).unwrap();
+        let out = ctl(&["infra", "generate", "--out", "."], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", text(&out));
+        let err = text(&out);
+        assert!(err.contains(message), "{what}: {err}");
+        // `platform.toml:<line>:` with the line of the offending text.
+        let line = err
+            .split("platform.toml:")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("{what}: no file:line in {err}"));
+        assert!(line > 1 && line <= manifest.lines().count(), "{what}: line {line}");
+        assert!(!dir.path().join("infra").exists(), "{what}: something was written");
+    }
+}
+
+#[test]
+fn help_speaks_to_a_newcomer() {
+    for args in [
+        &["--help"][..],
+        &["infra", "--help"],
+        &["infra", "generate", "--help"],
+        &["infra", "check", "--help"],
+        &["infra", "resources", "--help"],
+        &["cost", "--help"],
+    ] {
+        let out = ctl(args, &repo());
+        assert!(out.status.success(), "{args:?}");
+        let help = text(&out);
+        assert!(help.len() > 200, "{args:?}: {help}");
+    }
+    let top = text(&ctl(&["--help"], &repo()));
+    assert!(top.contains("platform.toml") && top.contains("terragrunt"), "{top}");
+}
