@@ -59,14 +59,6 @@ module "logs_bucket" {
 
 locals {
   alarms = {
-    alb-5xx-rate = {
-      description = "More than 1% of requests through the load balancer end in 5xx"
-      namespace   = "AWS/ApplicationELB"
-      metric      = "HTTPCode_Target_5XX_Count"
-      dimensions  = { LoadBalancer = var.load_balancer_name }
-      statistic   = "Sum"
-      threshold   = 10
-    }
     p99-latency = {
       description = "p99 response time above 500 ms (the platform's target)"
       namespace   = "AWS/ApplicationELB"
@@ -110,6 +102,55 @@ resource "aws_cloudwatch_metric_alarm" "platform" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alerts.arn]
   ok_actions          = [aws_sns_topic.alerts.arn]
+}
+
+# 5xx answers as a share of all requests through the load balancer, above 1% for 10 minutes.
+resource "aws_cloudwatch_metric_alarm" "alb_5xx_rate" {
+  alarm_name          = "${var.name}-alb-5xx-rate"
+  alarm_description   = "More than 1% of requests through the load balancer end in 5xx"
+  evaluation_periods  = 2
+  threshold           = 1
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+
+  metric_query {
+    id          = "rate"
+    expression  = "100 * (errors_target + errors_elb) / MAX([requests, 1])"
+    label       = "5xx %"
+    return_data = true
+  }
+  metric_query {
+    id = "errors_target"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = { LoadBalancer = var.load_balancer_name }
+      stat        = "Sum"
+      period      = 300
+    }
+  }
+  metric_query {
+    id = "errors_elb"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = { LoadBalancer = var.load_balancer_name }
+      stat        = "Sum"
+      period      = 300
+    }
+  }
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = { LoadBalancer = var.load_balancer_name }
+      stat        = "Sum"
+      period      = 300
+    }
+  }
 }
 
 # Billing metrics exist only in us-east-1, where BillPay runs.
