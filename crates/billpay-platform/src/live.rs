@@ -159,7 +159,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
                 format!("EKS cluster `{}` (terraform-aws-modules/eks ~> 21)", p.cluster_name),
                 format!("managed node group: {} × {}–{}", env.nodes.instance_type.get_ref(), env.nodes.min.get_ref(), env.nodes.max),
                 "access entries (cluster creator, CI deploy role)".into(),
-                "add-ons: vpc-cni, coredns, kube-proxy, eks-pod-identity-agent".into(),
+                "add-ons: vpc-cni, coredns, kube-proxy, eks-pod-identity-agent, amazon-cloudwatch-observability (Container Insights)".into(),
                 "AWS Load Balancer Controller: Pod Identity role (terraform-aws-modules/eks-pod-identity ~> 2) and Helm release".into(),
             ],
             excluded: false,

@@ -24,6 +24,8 @@ module "eks" {
     kube-proxy             = {}
     vpc-cni                = { before_compute = true }
     eks-pod-identity-agent = { before_compute = true }
+    # Container Insights: the node CPU and memory metrics the observability alarms watch.
+    amazon-cloudwatch-observability = {}
   }
 
   eks_managed_node_groups = {
@@ -34,6 +36,10 @@ module "eks" {
       max_size       = var.max_size
       disk_size      = var.disk_size_gb
       ami_type       = "AL2023_x86_64_STANDARD"
+      # The CloudWatch agent of Container Insights runs on the nodes with this policy.
+      iam_role_additional_policies = {
+        cloudwatch = "arn:${data.aws_partition.current.partition}:iam::aws:policy/CloudWatchAgentServerPolicy"
+      }
     }
   }
 
