@@ -8,6 +8,7 @@
 //! Everything here is offline: nothing talks to AWS or runs OpenTofu.
 
 pub mod cost;
+pub mod k8s;
 pub mod live;
 pub mod manifest;
 pub mod prices;

@@ -355,6 +355,11 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
             files.insert(path, render_one(&j, "unit.hcl", ctx)?);
         }
     }
+    if envs.is_empty() {
+        for f in crate::k8s::render_all(m)? {
+            files.insert(f.path, f.contents);
+        }
+    }
     Ok(files
         .into_iter()
         .map(|(path, contents)| RenderedFile { path, contents })
@@ -391,7 +396,11 @@ pub fn check(root: &Path, files: &[RenderedFile]) -> Vec<String> {
         }
     }
     let expected: std::collections::BTreeSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-    let mut stack = vec![root.join(LIVE_DIR), root.join(BOOTSTRAP_DIR)];
+    let mut stack = vec![
+        root.join(LIVE_DIR),
+        root.join(BOOTSTRAP_DIR),
+        root.join(crate::k8s::K8S_DIR),
+    ];
     let mut extra = Vec::new();
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
@@ -402,7 +411,7 @@ pub fn check(root: &Path, files: &[RenderedFile]) -> Vec<String> {
                     stack.push(p);
                 }
             } else if let Ok(rel) = p.strip_prefix(root)
-                && (rel.extension().is_some_and(|x| x == "hcl"))
+                && (rel.extension().is_some_and(|x| x == "hcl" || x == "yaml"))
                 && !expected.contains(rel)
             {
                 extra.push(format!("extra: {}", rel.display()));

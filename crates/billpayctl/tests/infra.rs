@@ -143,10 +143,12 @@ fn checkov_finds_no_failed_check_and_every_skip_has_a_reason() {
 fn rendering_is_deterministic_and_the_committed_tree_matches() {
     let a = sandbox();
     let b = sandbox();
-    let fa = files(&a.path().join("infra"), &["hcl"]);
-    let fb = files(&b.path().join("infra"), &["hcl"]);
+    let mut fa = files(&a.path().join("infra"), &["hcl"]);
+    fa.extend(files(&a.path().join("deploy"), &["yaml"]));
+    let mut fb = files(&b.path().join("infra"), &["hcl"]);
+    fb.extend(files(&b.path().join("deploy"), &["yaml"]));
     assert_eq!(fa.len(), fb.len());
-    assert!(fa.len() >= 40);
+    assert!(fa.len() >= 49);
     for (x, y) in fa.iter().zip(&fb) {
         assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
     }
@@ -170,6 +172,11 @@ fn check_catches_hand_edits_missing_and_extra_files_and_manifest_changes() {
     std::fs::remove_file(root.join("infra/live/prod/ecr/terragrunt.hcl")).unwrap();
     std::fs::create_dir_all(root.join("infra/live/dev/stray")).unwrap();
     std::fs::write(root.join("infra/live/dev/stray/terragrunt.hcl"), "inputs = {}\n").unwrap();
+    let deployment = root.join("deploy/k8s/base/billpay-backend-deployment.yaml");
+    let edited = std::fs::read_to_string(&deployment)
+        .unwrap()
+        .replace("replicas: 2", "replicas: 9");
+    std::fs::write(&deployment, edited).unwrap();
     let out = ctl(&["infra", "check"], root);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let report = text(&out);
@@ -513,4 +520,104 @@ fn help_speaks_to_a_newcomer() {
     }
     let top = text(&ctl(&["--help"], &repo()));
     assert!(top.contains("platform.toml") && top.contains("terragrunt"), "{top}");
+}
+
+fn checkov(dir: &Path, framework: &str) -> Value {
+    let out = Command::new(tool("BILLPAY_CHECKOV"))
+        .args([
+            "--framework",
+            framework,
+            "--skip-download",
+            "--compact",
+            "-o",
+            "json",
+            "-d",
+        ])
+        .arg(dir)
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+}
+
+fn assert_clean(report: &Value, what: &str) {
+    let reports = report.as_array().cloned().unwrap_or_else(|| vec![report.clone()]);
+    assert!(!reports.is_empty(), "{what}: checkov scanned nothing");
+    for r in &reports {
+        let failed: Vec<String> = r["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| format!("{} {}", f["check_id"], f["resource"]))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{what}: checkov failed checks:\n{}",
+            failed.join("\n")
+        );
+        assert!(
+            r["summary"]["passed"].as_u64().unwrap_or(0) > 20,
+            "{what}: {}",
+            r["summary"]
+        );
+        for s in r["results"]["skipped_checks"].as_array().into_iter().flatten() {
+            let reason = s["check_result"]["suppress_comment"].as_str().unwrap_or("");
+            assert!(
+                reason.len() > 40,
+                "{what}: skip of {} needs a real reason: {reason:?}",
+                s["check_id"]
+            );
+        }
+    }
+}
+
+#[test]
+fn kubernetes_overlays_build_validate_strictly_and_pass_checkov() {
+    let kubectl = std::env::var("BILLPAY_KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    // checkov skips folders whose names start with a dot, as tempfile's do by default.
+    let scan = tempfile::Builder::new().prefix("k8s-scan").tempdir().unwrap();
+    for env in ["dev", "staging", "prod"] {
+        let out = Command::new(&kubectl)
+            .args(["kustomize", &format!("deploy/k8s/overlays/{env}")])
+            .current_dir(repo())
+            .output()
+            .unwrap_or_else(|e| panic!("{kubectl}: {e} (./dev test installs kubectl)"));
+        assert!(out.status.success(), "kustomize {env}: {}", text(&out));
+        let yaml = String::from_utf8(out.stdout).unwrap();
+        for kind in [
+            "Deployment",
+            "Service",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "ServiceAccount",
+            "NetworkPolicy",
+            "ConfigMap",
+            "Ingress",
+            "ExternalSecret",
+            "Namespace",
+        ] {
+            assert!(yaml.contains(&format!("kind: {kind}\n")), "{env} lacks {kind}");
+        }
+        assert!(yaml.contains("backstage.io/kubernetes-id: billpay-backend"));
+        assert!(yaml.contains(&format!("app.kubernetes.io/instance: billpay-{env}")));
+        assert!(yaml.contains("readOnlyRootFilesystem: true") && yaml.contains("topology.kubernetes.io/zone"));
+        assert!(
+            yaml.contains(".dkr.ecr.us-east-1.amazonaws.com/billpay-backend:undeployed"),
+            "{env}"
+        );
+        let file = scan.path().join(format!("{env}.yaml"));
+        std::fs::write(&file, &yaml).unwrap();
+        let out = Command::new(tool("BILLPAY_KUBERNETES_VALIDATE"))
+            .args(["--strict", "-k", "1.33"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let report = text(&out);
+        assert!(out.status.success(), "kubernetes-validate {env}: {report}");
+        assert!(!report.contains("ERROR"), "{env}: {report}");
+        assert!(report.matches("passed for resource").count() >= 9, "{env}: {report}");
+    }
+    assert_clean(&checkov(scan.path(), "kubernetes"), "kubernetes manifests");
+    assert_clean(&checkov(&repo().join("deploy/docker"), "dockerfile"), "Dockerfiles");
 }

@@ -1,0 +1,97 @@
+//! Kubernetes manifests (`deploy/k8s/`): a kustomize base with every backend service, and one
+//! overlay per environment that sets the namespace, the ECR image and the replicas.
+
+use std::path::PathBuf;
+
+use minijinja::Environment as Jinja;
+use serde_json::json;
+
+use crate::manifest::Manifest;
+use crate::{PlatformError, RenderedFile};
+
+pub const K8S_DIR: &str = "deploy/k8s";
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("deployment", include_str!("../templates/k8s/deployment.yaml.j2")),
+    ("service", include_str!("../templates/k8s/service.yaml.j2")),
+    ("base", include_str!("../templates/k8s/base-kustomization.yaml.j2")),
+    (
+        "overlay",
+        include_str!("../templates/k8s/overlay-kustomization.yaml.j2"),
+    ),
+    ("namespace", include_str!("../templates/k8s/namespace.yaml.j2")),
+];
+
+fn render(j: &Jinja<'_>, name: &str, ctx: serde_json::Value) -> Result<String, PlatformError> {
+    j.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| PlatformError::Template(name.into(), e.to_string()))
+}
+
+/// The base and every environment's overlay.
+pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
+    let mut j = Jinja::new();
+    j.set_trim_blocks(true);
+    j.set_lstrip_blocks(true);
+    j.set_keep_trailing_newline(true);
+    for (name, src) in TEMPLATES {
+        j.add_template(name, src)
+            .map_err(|e| PlatformError::Template((*name).into(), e.to_string()))?;
+    }
+    let base = PathBuf::from(K8S_DIR).join("base");
+    let services: Vec<serde_json::Value> = m
+        .services
+        .iter()
+        .map(|s| {
+            let s = s.get_ref();
+            json!({"name": s.name.get_ref(), "port": s.port, "health_path": s.health_path,
+                   "replicas": s.replicas, "cpu": s.cpu, "memory": s.memory})
+        })
+        .collect();
+    let mut files = Vec::new();
+    for s in &services {
+        let name = s["name"].as_str().unwrap_or_default();
+        let labels = [
+            format!("    app.kubernetes.io/name: {name}"),
+            "    app.kubernetes.io/part-of: billpay".to_owned(),
+            "    app.kubernetes.io/component: backend".to_owned(),
+            "    app.kubernetes.io/managed-by: billpayctl".to_owned(),
+            format!("    backstage.io/kubernetes-id: {name}"),
+        ]
+        .join("\n");
+        let ctx = json!({"s": s, "labels": labels, "secret_prefix": format!("{}/{name}", m.project.name)});
+        files.push(RenderedFile {
+            path: base.join(format!("{name}-deployment.yaml")),
+            contents: render(&j, "deployment", ctx.clone())?,
+        });
+        files.push(RenderedFile {
+            path: base.join(format!("{name}.yaml")),
+            contents: render(&j, "service", ctx)?,
+        });
+    }
+    files.push(RenderedFile {
+        path: base.join("kustomization.yaml"),
+        contents: render(&j, "base", json!({"services": services}))?,
+    });
+    for env_name in m.env_names() {
+        let env = m
+            .env(&env_name)
+            .ok_or_else(|| PlatformError::UnknownEnvironment(env_name.clone(), String::new()))?;
+        let dir = PathBuf::from(K8S_DIR).join("overlays").join(&env_name);
+        let registry = format!(
+            "{}.dkr.ecr.{}.amazonaws.com",
+            env.account_id.get_ref(),
+            m.region_of(&env_name)
+        );
+        let ctx = json!({"env": env_name, "services": services, "registry": registry, "domain": env.domain});
+        files.push(RenderedFile {
+            path: dir.join("kustomization.yaml"),
+            contents: render(&j, "overlay", ctx)?,
+        });
+        files.push(RenderedFile {
+            path: dir.join("namespace.yaml"),
+            contents: render(&j, "namespace", json!({}))?,
+        });
+    }
+    Ok(files)
+}
