@@ -127,10 +127,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let files = live::render(&m, &[])?;
             let drift = live::check(&root, &files);
             if drift.is_empty() {
-                println!("infra/live matches {} ({} files)", cli.manifest.display(), files.len());
+                println!("the rendered files match {} ({} files)", cli.manifest.display(), files.len());
                 Ok(ExitCode::SUCCESS)
             } else {
-                println!("infra/live differs from {}:", cli.manifest.display());
+                println!("the rendered files differ from {}:", cli.manifest.display());
                 for d in &drift {
                     println!("  {d}");
                 }
