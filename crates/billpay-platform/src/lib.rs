@@ -12,6 +12,7 @@ pub mod k8s;
 pub mod live;
 pub mod manifest;
 pub mod prices;
+pub mod workflows;
 
 pub use manifest::{Manifest, ManifestError};
 pub use prices::Prices;

@@ -250,11 +250,14 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             "ecr_repositories": p.repositories.iter().map(|r| r.get_ref().clone()).collect::<Vec<_>>(),
             "frontend_buckets": m.frontends.iter().map(|f| format!("{}{}", f.get_ref().bucket.get_ref(), env.name_suffix)).collect::<Vec<_>>(),
             "cluster_name": p.cluster_name,
+            "environment": env_name,
+            "state_bucket": format!("{prefix}-tofu-state"),
         }),
         resources: vec![
             "aws_iam_openid_connect_provider (token.actions.githubusercontent.com)".into(),
             "aws_iam_role deploy (ECR push, EKS describe, frontend sync and CloudFront invalidation)".into(),
-            "aws_iam_role plan (read-only, for pull requests)".into(),
+            "aws_iam_role plan (read-only and the state lock, for pull requests)".into(),
+            "aws_iam_role apply (infrastructure changes, protected environment only)".into(),
         ],
         excluded: false,
     });
@@ -356,7 +359,10 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
         }
     }
     if envs.is_empty() {
-        for f in crate::k8s::render_all(m)? {
+        for f in crate::k8s::render_all(m)?
+            .into_iter()
+            .chain(crate::workflows::render_all(m)?)
+        {
             files.insert(f.path, f.contents);
         }
     }
@@ -411,7 +417,7 @@ pub fn check(root: &Path, files: &[RenderedFile]) -> Vec<String> {
                     stack.push(p);
                 }
             } else if let Ok(rel) = p.strip_prefix(root)
-                && (rel.extension().is_some_and(|x| x == "hcl" || x == "yaml"))
+                && (rel.extension().is_some_and(|x| x == "hcl" || x == "yaml" || x == "yml"))
                 && !expected.contains(rel)
             {
                 extra.push(format!("extra: {}", rel.display()));

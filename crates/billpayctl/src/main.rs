@@ -127,7 +127,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let files = live::render(&m, &[])?;
             let drift = live::check(&root, &files);
             if drift.is_empty() {
-                println!("the rendered files match {} ({} files)", cli.manifest.display(), files.len());
+                println!(
+                    "the rendered files match {} ({} files)",
+                    cli.manifest.display(),
+                    files.len()
+                );
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!("the rendered files differ from {}:", cli.manifest.display());

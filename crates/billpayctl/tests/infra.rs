@@ -145,10 +145,12 @@ fn rendering_is_deterministic_and_the_committed_tree_matches() {
     let b = sandbox();
     let mut fa = files(&a.path().join("infra"), &["hcl"]);
     fa.extend(files(&a.path().join("deploy"), &["yaml"]));
+    fa.extend(files(&a.path().join(".github"), &["yml"]));
     let mut fb = files(&b.path().join("infra"), &["hcl"]);
     fb.extend(files(&b.path().join("deploy"), &["yaml"]));
+    fb.extend(files(&b.path().join(".github"), &["yml"]));
     assert_eq!(fa.len(), fb.len());
-    assert!(fa.len() >= 49);
+    assert!(fa.len() >= 52);
     for (x, y) in fa.iter().zip(&fb) {
         assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
     }
@@ -620,4 +622,80 @@ fn kubernetes_overlays_build_validate_strictly_and_pass_checkov() {
     }
     assert_clean(&checkov(scan.path(), "kubernetes"), "kubernetes manifests");
     assert_clean(&checkov(&repo().join("deploy/docker"), "dockerfile"), "Dockerfiles");
+}
+
+#[test]
+fn rendered_workflows_pass_actionlint_and_checkov() {
+    let dir = repo().join(".github/workflows");
+    let workflows = files(&dir, &["yml"]);
+    let names: Vec<String> = workflows
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["backend-ci.yml", "backend-deploy.yml", "infrastructure.yml"]);
+    // actionlint runs shellcheck on every `run:` script when shellcheck is on PATH (./dev test installs it).
+    assert!(
+        Command::new("shellcheck").arg("--version").output().is_ok(),
+        "shellcheck is not installed"
+    );
+    let out = Command::new(tool("BILLPAY_ACTIONLINT"))
+        .arg("-no-color")
+        .args(&workflows)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "actionlint findings:\n{}", text(&out));
+    assert_eq!(text(&out).trim(), "", "actionlint findings");
+    for w in &workflows {
+        let body = std::fs::read_to_string(w).unwrap();
+        // Every third-party action is pinned by a full commit SHA.
+        for line in body.lines().filter(|l| l.contains("uses: ")) {
+            let reference = line
+                .split('@')
+                .nth(1)
+                .unwrap_or("")
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            assert!(
+                reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{}: {line}",
+                w.display()
+            );
+        }
+        assert!(
+            body.contains("\npermissions:\n  contents: read\n"),
+            "{}: least privilege by default",
+            w.display()
+        );
+        assert!(
+            body.contains("\nconcurrency:\n"),
+            "{}: no concurrency group",
+            w.display()
+        );
+    }
+    let deploy = std::fs::read_to_string(dir.join("backend-deploy.yml")).unwrap();
+    for needle in [
+        "id-token: write",
+        "environment: staging",
+        "environment: prod",
+        "needs: dev",
+        "rollout status",
+        "/readyz",
+        "${{ github.sha }}",
+    ] {
+        assert!(deploy.contains(needle), "backend-deploy lacks {needle}");
+    }
+    let infra = std::fs::read_to_string(dir.join("infrastructure.yml")).unwrap();
+    for needle in [
+        "tofu fmt -check",
+        "tofu validate",
+        "checkov",
+        "terragrunt run --all --non-interactive plan",
+        "gh pr comment",
+        "environment: infrastructure-prod",
+        "infra check",
+    ] {
+        assert!(infra.contains(needle), "infrastructure lacks {needle}");
+    }
+    assert_clean(&checkov(&repo().join(".github"), "github_actions"), "workflows");
 }

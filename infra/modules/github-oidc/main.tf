@@ -1,6 +1,7 @@
-# Keyless CI: GitHub Actions exchanges its OIDC token for short-lived AWS credentials. Two roles:
-# `plan` (read-only, any pull request of the repository) and `deploy` (push images, sync sites,
-# reach the cluster; only from the deploy branch).
+# Keyless CI: GitHub Actions exchanges its OIDC token for short-lived AWS credentials. Three roles:
+# `plan` (read-only plus the state lock, any pull request of the repository), `deploy` (push
+# images, sync sites, reach the cluster; only from the deploy branch) and `apply` (changes the
+# infrastructure; only from the deploy branch's protected `infrastructure-<env>` environment).
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -19,6 +20,7 @@ data "aws_iam_policy_document" "trust" {
   for_each = {
     plan   = "repo:${var.github_repository}:*"
     deploy = "repo:${var.github_repository}:ref:${var.deploy_ref}"
+    apply  = "repo:${var.github_repository}:environment:infrastructure-${var.environment}"
   }
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -49,6 +51,26 @@ resource "aws_iam_role" "ci" {
 resource "aws_iam_role_policy_attachment" "plan_read_only" {
   role       = aws_iam_role.ci["plan"].name
   policy_arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+}
+
+# A plan takes the state lock: a lock object next to each state file.
+resource "aws_iam_role_policy" "plan_state_lock" {
+  name = "state-lock"
+  role = aws_iam_role.ci["plan"].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["s3:PutObject", "s3:DeleteObject"]
+      Resource = "arn:aws:s3:::${var.state_bucket}/*.tflock"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "apply_admin" {
+  #checkov:skip=CKV_AWS_274:Applying the platform creates VPCs, IAM roles, KMS keys and clusters; only the infrastructure pipeline can assume this role, from the main branch and behind the protected infrastructure environment's approval.
+  role       = aws_iam_role.ci["apply"].name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
 }
 
 data "aws_iam_policy_document" "deploy" {

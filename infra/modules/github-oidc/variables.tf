@@ -28,3 +28,13 @@ variable "deploy_ref" {
   type        = string
   default     = "refs/heads/main"
 }
+
+variable "environment" {
+  description = "The environment name; the apply role trusts only the `infrastructure-<environment>` GitHub environment."
+  type        = string
+}
+
+variable "state_bucket" {
+  description = "The state bucket; the plan role may write lock objects in it."
+  type        = string
+}

@@ -17,6 +17,7 @@ inputs = {
     "billpay-frontend-b",
     "billpay-feature-flags",
   ]
+  environment       = "dev"
   frontend_buckets  = [
     "billpay-frontend-a",
     "billpay-frontend-b",
@@ -24,4 +25,5 @@ inputs = {
   ]
   github_repository = "billpay/billpay"
   name              = "billpay-dev"
+  state_bucket      = "billpay-dev-tofu-state"
 }

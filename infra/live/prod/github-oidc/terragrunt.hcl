@@ -17,6 +17,7 @@ inputs = {
     "billpay-frontend-b",
     "billpay-feature-flags",
   ]
+  environment       = "prod"
   frontend_buckets  = [
     "billpay-frontend-a-prod",
     "billpay-frontend-b-prod",
@@ -24,4 +25,5 @@ inputs = {
   ]
   github_repository = "billpay/billpay"
   name              = "billpay-prod"
+  state_bucket      = "billpay-prod-tofu-state"
 }

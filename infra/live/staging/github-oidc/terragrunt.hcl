@@ -17,6 +17,7 @@ inputs = {
     "billpay-frontend-b",
     "billpay-feature-flags",
   ]
+  environment       = "staging"
   frontend_buckets  = [
     "billpay-frontend-a-staging",
     "billpay-frontend-b-staging",
@@ -24,4 +25,5 @@ inputs = {
   ]
   github_repository = "billpay/billpay"
   name              = "billpay-staging"
+  state_bucket      = "billpay-staging-tofu-state"
 }

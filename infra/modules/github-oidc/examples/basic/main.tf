@@ -6,4 +6,6 @@ module "github_oidc" {
   ecr_repositories  = ["billpay-backend"]
   frontend_buckets  = ["billpay-frontend-a-dev"]
   cluster_name      = "billpay-cluster"
+  environment       = "dev"
+  state_bucket      = "billpay-dev-tofu-state"
 }

@@ -1,0 +1,89 @@
+//! GitHub Actions workflows (`.github/workflows/`), rendered from the manifest: backend CI, the
+//! backend deploy through the environments in order, and the infrastructure checks, plans and
+//! applies. Third-party actions are pinned by commit SHA; every job states its permissions.
+
+use std::path::PathBuf;
+
+use minijinja::Environment as Jinja;
+use serde_json::json;
+
+use crate::manifest::Manifest;
+use crate::{PlatformError, RenderedFile};
+
+pub const WORKFLOWS_DIR: &str = ".github/workflows";
+
+/// Actions by commit SHA (the tag each SHA was read from is in the rendered comment).
+const CHECKOUT: &str = "11bd71901bbe5b1630ceea73d27597364c9af683"; // v4.2.2
+const AWS_CREDENTIALS: &str = "e3dd6a429d7300a6a4c196c26e071d42e0343502"; // v4.0.2
+const RUST: &str = "1.95.0";
+const TOFU: &str = "1.10.5";
+const TERRAGRUNT: &str = "0.88.0";
+const CHECKOV: &str = "3.3.30";
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "backend-ci.yml",
+        include_str!("../templates/workflows/backend-ci.yml.j2"),
+    ),
+    (
+        "backend-deploy.yml",
+        include_str!("../templates/workflows/backend-deploy.yml.j2"),
+    ),
+    (
+        "infrastructure.yml",
+        include_str!("../templates/workflows/infrastructure.yml.j2"),
+    ),
+];
+
+pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
+    let mut j = Jinja::new();
+    j.set_trim_blocks(true);
+    j.set_lstrip_blocks(true);
+    j.set_keep_trailing_newline(true);
+    // dev first, then staging, then prod: the order changes go out in.
+    let mut names = m.env_names();
+    let rank = |n: &str| match n {
+        "dev" => 0,
+        "staging" => 1,
+        "prod" => 3,
+        _ => 2,
+    };
+    names.sort_by_key(|n| (rank(n), n.clone()));
+    let envs: Vec<serde_json::Value> = names
+        .iter()
+        .filter_map(|n| {
+            let e = m.env(n)?;
+            let region = m.region_of(n);
+            Some(json!({
+                "name": n,
+                "account_id": e.account_id.get_ref(),
+                "region": region,
+                "registry": format!("{}.dkr.ecr.{region}.amazonaws.com", e.account_id.get_ref()),
+            }))
+        })
+        .collect();
+    let ctx = json!({
+        "envs": envs,
+        "project": m.project.name,
+        "cluster": m.project.cluster_name,
+        "actions": {"checkout": CHECKOUT, "aws_credentials": AWS_CREDENTIALS},
+        "rust": RUST,
+        "tofu": TOFU,
+        "terragrunt": TERRAGRUNT,
+        "checkov": CHECKOV,
+    });
+    let mut files = Vec::new();
+    for (name, src) in TEMPLATES {
+        j.add_template(name, src)
+            .map_err(|e| PlatformError::Template((*name).into(), e.to_string()))?;
+        let contents = j
+            .get_template(name)
+            .and_then(|t| t.render(&ctx))
+            .map_err(|e| PlatformError::Template((*name).into(), e.to_string()))?;
+        files.push(RenderedFile {
+            path: PathBuf::from(WORKFLOWS_DIR).join(name),
+            contents,
+        });
+    }
+    Ok(files)
+}
