@@ -35,6 +35,16 @@ enum Command {
         #[command(subcommand)]
         command: Infra,
     },
+    /// ECR repositories.
+    Ecr {
+        #[command(subcommand)]
+        command: Ecr,
+    },
+    /// Deploy builds to AWS.
+    Deploy {
+        #[command(subcommand)]
+        command: Deploy,
+    },
     /// Estimate an environment's monthly AWS bill, line by line, from the dated price table.
     #[command(long_about = "Estimate an environment's monthly AWS bill.\n\n\
 Each line item says how it was computed; the assumptions say what usage was assumed where the \
@@ -46,6 +56,44 @@ list prices, dated, kept in crates/billpay-platform/prices/.")]
         env: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum Ecr {
+    /// Create any missing ECR repository, with scan on push, immutable tags and the lifecycle
+    /// policy; fix those settings where they drifted. Running it twice changes nothing.
+    Ensure {
+        /// The environment whose region to use (default: the first in the manifest).
+        #[arg(long)]
+        env: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Deploy {
+    /// Sync a built web app to its S3 bucket and invalidate what changed in CloudFront.
+    #[command(
+        long_about = "Sync a built web app to its S3 bucket, then invalidate CloudFront.\n\n\
+Only files whose content changed are uploaded; files gone from the build are deleted. Each file \
+gets its content type; hashed assets get `cache-control: immutable`, HTML `no-cache`. One \
+invalidation covers the changed paths. A deploy that failed halfway is finished by running it \
+again. --dry-run prints the changes and touches nothing."
+    )]
+    Frontend {
+        /// The frontend, as named in platform.toml (e.g. billpay-frontend-a).
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        env: String,
+        /// The built files.
+        #[arg(long, default_value = "web/dist")]
+        dir: PathBuf,
+        /// The CloudFront distribution (default: the one whose comment is the app's name).
+        #[arg(long)]
+        distribution_id: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -155,6 +203,96 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("  - {r}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ecr {
+            command: Ecr::Ensure { env },
+        } => {
+            let env = env.unwrap_or_else(|| m.env_names().first().cloned().unwrap_or_default());
+            anyhow::ensure!(
+                m.env(&env).is_some(),
+                "no environment `{env}` in the manifest (it has: {})",
+                known()
+            );
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let aws = billpay_aws::Aws::from_env(m.region_of(&env)).await;
+                for repo in &m.project.repositories {
+                    let name = repo.get_ref();
+                    let outcome = aws.ensure_repository(name).await?;
+                    match outcome {
+                        billpay_aws::ecr::Outcome::Created => println!("created   {name}"),
+                        billpay_aws::ecr::Outcome::Fixed(what) => println!("fixed     {name}: {}", what.join(", ")),
+                        billpay_aws::ecr::Outcome::Unchanged => println!("unchanged {name}"),
+                    }
+                }
+                Ok::<_, anyhow::Error>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deploy {
+            command:
+                Deploy::Frontend {
+                    app,
+                    env,
+                    dir,
+                    distribution_id,
+                    dry_run,
+                },
+        } => {
+            let e = m
+                .env(&env)
+                .with_context(|| format!("no environment `{env}` in the manifest (it has: {})", known()))?;
+            let front = m
+                .frontends
+                .iter()
+                .map(|f| f.get_ref())
+                .find(|f| f.name.get_ref() == &app)
+                .with_context(|| {
+                    let names: Vec<&str> = m
+                        .frontends
+                        .iter()
+                        .map(|f| f.get_ref().name.get_ref().as_str())
+                        .collect();
+                    format!("no frontend `{app}` in the manifest (it has: {})", names.join(", "))
+                })?;
+            let bucket = format!("{}{}", front.bucket.get_ref(), e.name_suffix);
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let aws = billpay_aws::Aws::from_env(m.region_of(&env)).await;
+                let (local, plan) = aws.plan_frontend(&dir, &bucket).await?;
+                println!(
+                    "{app} → s3://{bucket}: {} to upload, {} to delete, {} unchanged",
+                    plan.upload.len(),
+                    plan.delete.len(),
+                    plan.unchanged
+                );
+                for k in &plan.upload {
+                    println!(
+                        "  upload {k}  ({}; {})",
+                        billpay_aws::frontend::content_type(k),
+                        billpay_aws::frontend::cache_control(k)
+                    );
+                }
+                for k in &plan.delete {
+                    println!("  delete {k}");
+                }
+                if dry_run {
+                    if !plan.invalidate.is_empty() {
+                        println!("would invalidate: {}", plan.invalidate.join(" "));
+                    }
+                    return Ok::<_, anyhow::Error>(());
+                }
+                let distribution = match distribution_id {
+                    Some(d) => d,
+                    None => aws.distribution_for(&app).await?,
+                };
+                match aws.apply_frontend(&local, &plan, &bucket, &distribution).await? {
+                    Some(id) => println!("invalidation {id} on {distribution}: {}", plan.invalidate.join(" ")),
+                    None => println!("nothing cached to invalidate"),
+                }
+                Ok(())
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Cost { env, format } => {
