@@ -15,6 +15,7 @@ pub const WORKFLOWS_DIR: &str = ".github/workflows";
 /// Actions by commit SHA (the tag each SHA was read from is in the rendered comment).
 const CHECKOUT: &str = "11bd71901bbe5b1630ceea73d27597364c9af683"; // v4.2.2
 const AWS_CREDENTIALS: &str = "e3dd6a429d7300a6a4c196c26e071d42e0343502"; // v4.0.2
+const SETUP_NODE: &str = "49933ea5288caeca8642d1e84afbd3f7d6820020"; // v4.4.0
 const RUST: &str = "1.95.0";
 const TOFU: &str = "1.10.5";
 const TERRAGRUNT: &str = "0.88.0";
@@ -33,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "infrastructure.yml",
         include_str!("../templates/workflows/infrastructure.yml.j2"),
     ),
+    ("frontends.yml", include_str!("../templates/workflows/frontends.yml.j2")),
 ];
 
 pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
@@ -66,7 +68,8 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
         "envs": envs,
         "project": m.project.name,
         "cluster": m.project.cluster_name,
-        "actions": {"checkout": CHECKOUT, "aws_credentials": AWS_CREDENTIALS},
+        "actions": {"checkout": CHECKOUT, "aws_credentials": AWS_CREDENTIALS, "setup_node": SETUP_NODE},
+        "frontends": m.frontends.iter().map(|f| f.get_ref().name.get_ref().clone()).collect::<Vec<_>>(),
         "rust": RUST,
         "tofu": TOFU,
         "terragrunt": TERRAGRUNT,
