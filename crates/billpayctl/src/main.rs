@@ -95,6 +95,25 @@ again. --dry-run prints the changes and touches nothing."
         #[arg(long)]
         dry_run: bool,
     },
+    /// Roll out a backend image: build the environment's overlay with it, server-side apply it to
+    /// the cluster in KUBECONFIG, and wait for the rollout.
+    #[command(long_about = "Roll out a backend image to an environment.\n\n\
+Builds deploy/k8s/overlays/<env> with the image tag (kubectl kustomize), applies every object by \
+server-side apply (field manager `billpayctl`) to the cluster in KUBECONFIG, and waits for each \
+Deployment to roll out; when it does not, the pods' states and warning events are printed. \
+--dry-run prints the objects and touches no cluster.")]
+    Backend {
+        #[arg(long)]
+        env: String,
+        /// The image tag to deploy (the git SHA the pipeline pushed).
+        #[arg(long)]
+        image: String,
+        /// Seconds to wait for the rollout.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -292,6 +311,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     None => println!("nothing cached to invalidate"),
                 }
                 Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deploy {
+            command:
+                Deploy::Backend {
+                    env,
+                    image,
+                    timeout,
+                    dry_run,
+                },
+        } => {
+            let e = m
+                .env(&env)
+                .with_context(|| format!("no environment `{env}` in the manifest (it has: {})", known()))?;
+            anyhow::ensure!(
+                !image.is_empty()
+                    && image.len() <= 128
+                    && image.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)),
+                "--image must be an image tag (letters, digits, `_`, `.`, `-`; at most 128), e.g. the git SHA"
+            );
+            let registry = format!("{}.dkr.ecr.{}.amazonaws.com", e.account_id.get_ref(), m.region_of(&env));
+            let overlay = PathBuf::from(billpay_platform::k8s::K8S_DIR)
+                .join("overlays")
+                .join(&env);
+            let services: Vec<String> = m.services.iter().map(|s| s.get_ref().name.get_ref().clone()).collect();
+            let images: Vec<String> = services.iter().map(|s| format!("{registry}/{s}")).collect();
+            let yaml = billpay_kube::build(&overlay, &images, &image)?;
+            let objects = billpay_kube::parse(&yaml)?;
+            if dry_run {
+                print!("{yaml}");
+                eprintln!(
+                    "dry run: {} objects for {env}, image tag {image}; nothing applied",
+                    objects.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let client = billpay_kube::client().await?;
+                for applied in billpay_kube::apply(&client, &objects).await? {
+                    println!("applied {applied}");
+                }
+                for service in &services {
+                    billpay_kube::wait_rollout(&client, "billpay", service, std::time::Duration::from_secs(timeout))
+                        .await?;
+                    println!("rolled out {service}:{image} in {env}");
+                }
+                Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -687,7 +687,7 @@ fn rendered_workflows_pass_actionlint_and_checkov() {
         "environment: staging",
         "environment: prod",
         "needs: dev",
-        "rollout status",
+        "billpayctl deploy backend --env prod",
         "/readyz",
         "${{ github.sha }}",
     ] {
@@ -706,4 +706,61 @@ fn rendered_workflows_pass_actionlint_and_checkov() {
         assert!(infra.contains(needle), "infrastructure lacks {needle}");
     }
     assert_clean(&checkov(&repo().join(".github"), "github_actions"), "workflows");
+}
+
+#[test]
+fn deploy_backend_renders_the_overlay_with_the_image_and_reports_an_unreachable_cluster() {
+    let out = Command::new(env!("CARGO_BIN_EXE_billpayctl"))
+        .args([
+            "deploy",
+            "backend",
+            "--env",
+            "staging",
+            "--image",
+            "3f2a9c1",
+            "--dry-run",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    // The init container (migrations) and the server both run the deployed image.
+    assert_eq!(
+        yaml.matches("image: 222222222222.dkr.ecr.us-east-1.amazonaws.com/billpay-backend:3f2a9c1")
+            .count(),
+        2,
+        "{yaml}"
+    );
+    assert!(!yaml.contains(":undeployed"));
+    assert!(text(&out).contains("nothing applied"));
+    // Nothing left behind next to the overlays.
+    let leftovers: Vec<_> = std::fs::read_dir(repo().join("deploy/k8s/overlays"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Without a cluster, a clear error and a non-zero exit; a bad tag is refused before anything.
+    let out = Command::new(env!("CARGO_BIN_EXE_billpayctl"))
+        .args(["deploy", "backend", "--env", "dev", "--image", "3f2a9c1"])
+        .current_dir(repo())
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot reach the cluster in KUBECONFIG"),
+        "{}",
+        text(&out)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_billpayctl"))
+        .args(["deploy", "backend", "--env", "dev", "--image", "bad tag"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--image must be an image tag"), "{}", text(&out));
 }
