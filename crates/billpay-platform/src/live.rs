@@ -248,7 +248,13 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             "name": prefix,
             "github_repository": p.github_repository,
             "ecr_repositories": p.repositories.iter().map(|r| r.get_ref().clone()).collect::<Vec<_>>(),
-            "frontend_buckets": m.frontends.iter().map(|f| format!("{}{}", f.get_ref().bucket.get_ref(), env.name_suffix)).collect::<Vec<_>>(),
+            // The sites, and the TechDocs bucket the docs workflow publishes to.
+            "frontend_buckets": m
+                .frontends
+                .iter()
+                .map(|f| format!("{}{}", f.get_ref().bucket.get_ref(), env.name_suffix))
+                .chain(std::iter::once(techdocs.clone()))
+                .collect::<Vec<_>>(),
             "cluster_name": p.cluster_name,
             "environment": env_name,
             "state_bucket": format!("{prefix}-tofu-state"),

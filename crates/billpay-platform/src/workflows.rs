@@ -35,6 +35,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/workflows/infrastructure.yml.j2"),
     ),
     ("frontends.yml", include_str!("../templates/workflows/frontends.yml.j2")),
+    ("docs.yml", include_str!("../templates/workflows/docs.yml.j2")),
 ];
 
 pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
@@ -61,6 +62,7 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
                 "account_id": e.account_id.get_ref(),
                 "region": region,
                 "registry": format!("{}.dkr.ecr.{region}.amazonaws.com", e.account_id.get_ref()),
+                "techdocs_bucket": format!("{}{}", m.project.techdocs_bucket, e.name_suffix),
             }))
         })
         .collect();
@@ -74,6 +76,8 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
         "tofu": TOFU,
         "terragrunt": TERRAGRUNT,
         "checkov": CHECKOV,
+        "mkdocs": "1.6.1",
+        "techdocs_core": "1.7.1",
     });
     let mut files = Vec::new();
     for (name, src) in TEMPLATES {

@@ -150,7 +150,7 @@ fn rendering_is_deterministic_and_the_committed_tree_matches() {
     fb.extend(files(&b.path().join("deploy"), &["yaml"]));
     fb.extend(files(&b.path().join(".github"), &["yml"]));
     assert_eq!(fa.len(), fb.len());
-    assert!(fa.len() >= 53);
+    assert!(fa.len() >= 54);
     for (x, y) in fa.iter().zip(&fb) {
         assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
     }
@@ -637,6 +637,7 @@ fn rendered_workflows_pass_actionlint_and_checkov() {
         [
             "backend-ci.yml",
             "backend-deploy.yml",
+            "docs.yml",
             "frontends.yml",
             "infrastructure.yml"
         ]
@@ -763,4 +764,24 @@ fn deploy_backend_renders_the_overlay_with_the_image_and_reports_an_unreachable_
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("--image must be an image tag"), "{}", text(&out));
+}
+
+#[test]
+fn the_techdocs_site_builds_strictly() {
+    let site = tempfile::tempdir().unwrap();
+    let out = Command::new(tool("BILLPAY_MKDOCS"))
+        .args(["build", "--strict", "-d"])
+        .arg(site.path())
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "mkdocs build --strict: {}", text(&out));
+    for page in ["index.html", "flags/index.html", "infrastructure/index.html"] {
+        let p = if page == "index.html" {
+            site.path().join("api/index.html")
+        } else {
+            site.path().join(page)
+        };
+        assert!(p.is_file(), "{} missing", p.display());
+    }
 }

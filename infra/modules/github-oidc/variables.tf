@@ -14,7 +14,7 @@ variable "ecr_repositories" {
 }
 
 variable "frontend_buckets" {
-  description = "Buckets the deploy role syncs the built sites to."
+  description = "Buckets the deploy role syncs to: the built sites and the TechDocs site."
   type        = list(string)
 }
 

@@ -22,6 +22,7 @@ inputs = {
     "billpay-frontend-a",
     "billpay-frontend-b",
     "billpay-feature-flags",
+    "billpay-techdocs",
   ]
   github_repository = "billpay/billpay"
   name              = "billpay-dev"

@@ -22,6 +22,7 @@ inputs = {
     "billpay-frontend-a-prod",
     "billpay-frontend-b-prod",
     "billpay-feature-flags-prod",
+    "billpay-techdocs-prod",
   ]
   github_repository = "billpay/billpay"
   name              = "billpay-prod"

@@ -22,6 +22,7 @@ inputs = {
     "billpay-frontend-a-staging",
     "billpay-frontend-b-staging",
     "billpay-feature-flags-staging",
+    "billpay-techdocs-staging",
   ]
   github_repository = "billpay/billpay"
   name              = "billpay-staging"
