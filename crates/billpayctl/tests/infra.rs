@@ -608,6 +608,18 @@ fn kubernetes_overlays_build_validate_strictly_and_pass_checkov() {
             yaml.contains(".dkr.ecr.us-east-1.amazonaws.com/billpay-backend:undeployed"),
             "{env}"
         );
+        // HTTPS (and its redirect) only where the environment has a domain for the certificate.
+        if env == "dev" {
+            assert!(
+                !yaml.contains("HTTPS") && !yaml.contains("tls:"),
+                "dev has no domain: {env}"
+            );
+        } else {
+            assert!(
+                yaml.contains(r#"{"HTTPS": 443}"#) && yaml.contains("tls:") && yaml.contains("ssl-redirect"),
+                "{env}"
+            );
+        }
         let file = scan.path().join(format!("{env}.yaml"));
         std::fs::write(&file, &yaml).unwrap();
         let out = Command::new(tool("BILLPAY_KUBERNETES_VALIDATE"))
