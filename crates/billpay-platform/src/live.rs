@@ -371,6 +371,8 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
         {
             files.insert(f.path, f.contents);
         }
+        let catalog = crate::workflows::catalog(m)?;
+        files.insert(catalog.path, catalog.contents);
     }
     Ok(files
         .into_iter()

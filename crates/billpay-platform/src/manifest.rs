@@ -50,6 +50,13 @@ pub struct Project {
     /// Where alarms are sent.
     #[serde(default)]
     pub alert_email: Option<String>,
+    /// The Backstage group that owns the platform.
+    #[serde(default = "default_owner")]
+    pub owner: String,
+}
+
+fn default_owner() -> String {
+    "payments-team".into()
 }
 
 fn default_log_retention() -> u32 {

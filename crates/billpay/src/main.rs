@@ -65,6 +65,8 @@ enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
+    /// Print the API's OpenAPI 3.1 document (the same one the server serves at /openapi.json).
+    Openapi,
     /// Ledger tools.
     Ledger {
         #[command(subcommand)]
@@ -201,6 +203,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let options = web_options(web, demo_keys.as_ref());
             serve(store, *listen, *idempotency_retention_days, options).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            let doc =
+                serde_json::to_string_pretty(&billpay_api::openapi::document()).context("serialising the document")?;
+            println!("{doc}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

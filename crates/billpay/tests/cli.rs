@@ -114,3 +114,20 @@ async fn demo_data_loads_once() {
     );
     assert_eq!(first, second, "a second start duplicates nothing");
 }
+
+/// The OpenAPI document the Backstage catalog's API entity points at (`openapi.json`) is the one
+/// the code generates; regenerate it with `billpay openapi > openapi.json`.
+#[test]
+fn committed_openapi_document_matches_the_code() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_billpay"))
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        committed,
+        "openapi.json is stale: run `billpay openapi > openapi.json`"
+    );
+}

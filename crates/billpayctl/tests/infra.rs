@@ -797,3 +797,51 @@ fn the_techdocs_site_builds_strictly() {
         assert!(p.is_file(), "{} missing", p.display());
     }
 }
+
+fn backstage(files: &[PathBuf]) -> Output {
+    Command::new("node")
+        .arg(repo().join("crates/billpayctl/tests/backstage/validate.cjs"))
+        .args(files)
+        .env("NODE_PATH", tool("BILLPAY_BACKSTAGE_MODULES"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn backstage_accepts_the_catalog_and_refuses_the_broken_fixtures() {
+    let out = backstage(&[repo().join("catalog-info.yaml")]);
+    assert!(
+        out.status.success(),
+        "@backstage/catalog-model refused the catalog:\n{}",
+        text(&out)
+    );
+    let summary: Value = serde_json::from_str(text(&out).lines().last().unwrap()).unwrap();
+    // Group, Domain, System, 1 service, 3 frontends, the API, cluster, database, 4 buckets.
+    assert_eq!(summary["entities"], 14, "{}", text(&out));
+    let catalog = std::fs::read_to_string(repo().join("catalog-info.yaml")).unwrap();
+    for needle in [
+        "kind: Domain",
+        "name: payments",
+        "kind: System",
+        "kind: API",
+        "$text: ./openapi.json",
+        "backstage.io/techdocs-ref",
+        "backstage.io/kubernetes-id: billpay-backend",
+        "github.com/project-slug: billpay/billpay",
+        "type: kubernetes-cluster",
+        "name: billpay-techdocs",
+    ] {
+        assert!(catalog.contains(needle), "catalog lacks {needle}");
+    }
+    let out = backstage(&[repo().join("crates/billpayctl/tests/backstage/broken.yaml")]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out);
+    for needle in [
+        "no-owner: /spec must have required property 'owner'",
+        "\"metadata.name\" is not valid",
+        "no-definition: /spec must have required property 'definition'",
+        "reference no-such-system does not resolve",
+    ] {
+        assert!(report.contains(needle), "{needle} not reported:\n{report}");
+    }
+}
