@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use minijinja::Environment as Jinja;
 use serde_json::json;
 
 use crate::manifest::Manifest;
@@ -22,22 +21,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("namespace", include_str!("../templates/k8s/namespace.yaml.j2")),
 ];
 
-fn render(j: &Jinja<'_>, name: &str, ctx: serde_json::Value) -> Result<String, PlatformError> {
-    j.get_template(name)
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| PlatformError::Template(name.into(), e.to_string()))
-}
-
 /// The base and every environment's overlay.
 pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
-    let mut j = Jinja::new();
-    j.set_trim_blocks(true);
-    j.set_lstrip_blocks(true);
-    j.set_keep_trailing_newline(true);
-    for (name, src) in TEMPLATES {
-        j.add_template(name, src)
-            .map_err(|e| PlatformError::Template((*name).into(), e.to_string()))?;
-    }
+    let j = crate::templates::env(TEMPLATES)?;
     let base = PathBuf::from(K8S_DIR).join("base");
     let services: Vec<serde_json::Value> = m
         .services
@@ -62,16 +48,16 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
         let ctx = json!({"s": s, "labels": labels, "secret_prefix": format!("{}/{name}", m.project.name)});
         files.push(RenderedFile {
             path: base.join(format!("{name}-deployment.yaml")),
-            contents: render(&j, "deployment", ctx.clone())?,
+            contents: crate::templates::render(&j, "deployment", ctx.clone())?,
         });
         files.push(RenderedFile {
             path: base.join(format!("{name}.yaml")),
-            contents: render(&j, "service", ctx)?,
+            contents: crate::templates::render(&j, "service", ctx)?,
         });
     }
     files.push(RenderedFile {
         path: base.join("kustomization.yaml"),
-        contents: render(&j, "base", json!({"services": services}))?,
+        contents: crate::templates::render(&j, "base", json!({"services": services}))?,
     });
     for env_name in m.env_names() {
         let env = m
@@ -86,11 +72,11 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
         let ctx = json!({"env": env_name, "services": services, "registry": registry, "domain": env.domain});
         files.push(RenderedFile {
             path: dir.join("kustomization.yaml"),
-            contents: render(&j, "overlay", ctx)?,
+            contents: crate::templates::render(&j, "overlay", ctx)?,
         });
         files.push(RenderedFile {
             path: dir.join("namespace.yaml"),
-            contents: render(&j, "namespace", json!({}))?,
+            contents: crate::templates::render(&j, "namespace", json!({}))?,
         });
     }
     Ok(files)

@@ -7,11 +7,13 @@
 //!
 //! Everything here is offline: nothing talks to AWS or runs OpenTofu.
 
+pub mod catalog;
 pub mod cost;
 pub mod k8s;
 pub mod live;
 pub mod manifest;
 pub mod prices;
+mod templates;
 pub mod workflows;
 
 pub use manifest::{Manifest, ManifestError};

@@ -296,10 +296,7 @@ fn hcl(value: &Value, indent: usize) -> String {
 }
 
 fn jinja() -> Result<Jinja<'static>, PlatformError> {
-    let mut j = Jinja::new();
-    j.set_trim_blocks(true);
-    j.set_lstrip_blocks(true);
-    j.set_keep_trailing_newline(true);
+    let mut j = crate::templates::env(&[("root.hcl", ROOT), ("env.hcl", ENV), ("unit.hcl", UNIT)])?;
     j.add_filter(
         "hcl",
         |v: minijinja::Value, indent: Option<usize>| -> Result<String, minijinja::Error> {
@@ -308,17 +305,7 @@ fn jinja() -> Result<Jinja<'static>, PlatformError> {
             Ok(hcl(&json, indent.unwrap_or(0)))
         },
     );
-    for (name, src) in [("root.hcl", ROOT), ("env.hcl", ENV), ("unit.hcl", UNIT)] {
-        j.add_template(name, src)
-            .map_err(|e| PlatformError::Template(name.into(), e.to_string()))?;
-    }
     Ok(j)
-}
-
-fn render_one(j: &Jinja<'_>, template: &str, ctx: Value) -> Result<String, PlatformError> {
-    j.get_template(template)
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| PlatformError::Template(template.into(), e.to_string()))
 }
 
 /// Renders the live tree for `envs` (every environment when empty). Paths are relative to the
@@ -330,7 +317,7 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
     let live = PathBuf::from(LIVE_DIR);
     files.insert(
         live.join("root.hcl"),
-        render_one(&j, "root.hcl", json!({"project": m.project.name}))?,
+        crate::templates::render(&j, "root.hcl", json!({"project": m.project.name}))?,
     );
     for name in &names {
         let env = m
@@ -339,7 +326,7 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
         let env_dir = live.join(name);
         files.insert(
             env_dir.join("env.hcl"),
-            render_one(
+            crate::templates::render(
                 &j,
                 "env.hcl",
                 json!({
@@ -361,7 +348,7 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
                 "region": m.region_of(name),
                 "account_id": env.account_id.get_ref(),
             });
-            files.insert(path, render_one(&j, "unit.hcl", ctx)?);
+            files.insert(path, crate::templates::render(&j, "unit.hcl", ctx)?);
         }
     }
     if envs.is_empty() {
@@ -371,7 +358,7 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
         {
             files.insert(f.path, f.contents);
         }
-        let catalog = crate::workflows::catalog(m)?;
+        let catalog = crate::catalog::render(m)?;
         files.insert(catalog.path, catalog.contents);
     }
     Ok(files

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use minijinja::Environment as Jinja;
 use serde_json::json;
 
 use crate::manifest::Manifest;
@@ -39,10 +38,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
-    let mut j = Jinja::new();
-    j.set_trim_blocks(true);
-    j.set_lstrip_blocks(true);
-    j.set_keep_trailing_newline(true);
+    let j = crate::templates::env(TEMPLATES)?;
     // dev first, then staging, then prod: the order changes go out in.
     let mut names = m.env_names();
     let rank = |n: &str| match n {
@@ -80,51 +76,12 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
         "techdocs_core": "1.7.1",
     });
     let mut files = Vec::new();
-    for (name, src) in TEMPLATES {
-        j.add_template(name, src)
-            .map_err(|e| PlatformError::Template((*name).into(), e.to_string()))?;
-        let contents = j
-            .get_template(name)
-            .and_then(|t| t.render(&ctx))
-            .map_err(|e| PlatformError::Template((*name).into(), e.to_string()))?;
+    for (name, _) in TEMPLATES {
+        let contents = crate::templates::render(&j, name, &ctx)?;
         files.push(RenderedFile {
             path: PathBuf::from(WORKFLOWS_DIR).join(name),
             contents,
         });
     }
     Ok(files)
-}
-
-/// The root `catalog-info.yaml`: the platform as Backstage entities.
-pub fn catalog(m: &Manifest) -> Result<RenderedFile, PlatformError> {
-    let mut j = Jinja::new();
-    j.set_trim_blocks(true);
-    j.set_lstrip_blocks(true);
-    j.set_keep_trailing_newline(true);
-    let name = "catalog-info.yaml";
-    j.add_template(name, include_str!("../templates/catalog-info.yaml.j2"))
-        .map_err(|e| PlatformError::Template(name.into(), e.to_string()))?;
-    let mut buckets: Vec<String> = m
-        .frontends
-        .iter()
-        .map(|f| f.get_ref().bucket.get_ref().clone())
-        .collect();
-    buckets.push(m.project.techdocs_bucket.clone());
-    let ctx = json!({
-        "project": m.project.name,
-        "owner": m.project.owner,
-        "repository": m.project.github_repository,
-        "cluster": m.project.cluster_name,
-        "services": m.services.iter().map(|s| s.get_ref().name.get_ref().clone()).collect::<Vec<_>>(),
-        "frontends": m.frontends.iter().map(|f| json!({"name": f.get_ref().name.get_ref(), "bucket": f.get_ref().bucket.get_ref()})).collect::<Vec<_>>(),
-        "buckets": buckets,
-    });
-    let contents = j
-        .get_template(name)
-        .and_then(|t| t.render(&ctx))
-        .map_err(|e| PlatformError::Template(name.into(), e.to_string()))?;
-    Ok(RenderedFile {
-        path: PathBuf::from(name),
-        contents,
-    })
 }
