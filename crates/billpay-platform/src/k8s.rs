@@ -64,11 +64,7 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
             .env(&env_name)
             .ok_or_else(|| PlatformError::UnknownEnvironment(env_name.clone(), String::new()))?;
         let dir = PathBuf::from(K8S_DIR).join("overlays").join(&env_name);
-        let registry = format!(
-            "{}.dkr.ecr.{}.amazonaws.com",
-            env.account_id.get_ref(),
-            m.region_of(&env_name)
-        );
+        let registry = m.registry(&env_name);
         let ctx = json!({"env": env_name, "services": services, "registry": registry, "domain": env.domain});
         files.push(RenderedFile {
             path: dir.join("kustomization.yaml"),

@@ -207,7 +207,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             (Some(d), Some(s)) => format!("{s}.{d}"),
             _ => String::new(),
         };
-        let bucket = format!("{}{}", f.bucket.get_ref(), env.name_suffix);
+        let bucket = m.bucket(env_name, f.bucket.get_ref());
         units.push(Unit {
             name: f.name.get_ref().clone(),
             module: "frontend".into(),
@@ -231,7 +231,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             excluded: false,
         });
     }
-    let techdocs = format!("{}{}", p.techdocs_bucket, env.name_suffix);
+    let techdocs = m.bucket(env_name, &p.techdocs_bucket);
     units.push(Unit {
         name: "techdocs".into(),
         module: "techdocs".into(),
@@ -252,7 +252,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             "frontend_buckets": m
                 .frontends
                 .iter()
-                .map(|f| format!("{}{}", f.get_ref().bucket.get_ref(), env.name_suffix))
+                .map(|f| m.bucket(env_name, f.get_ref().bucket.get_ref()))
                 .chain(std::iter::once(techdocs.clone()))
                 .collect::<Vec<_>>(),
             "cluster_name": p.cluster_name,

@@ -358,6 +358,18 @@ impl Manifest {
         self.environments.keys().cloned().collect()
     }
 
+    /// The name of the bucket `base` in environment `env`: the base name plus the environment's
+    /// `name_suffix`.
+    pub fn bucket(&self, env: &str, base: &str) -> String {
+        format!("{base}{}", self.env(env).map_or("", |e| e.name_suffix.as_str()))
+    }
+
+    /// The ECR registry of environment `env` (`<account>.dkr.ecr.<region>.amazonaws.com`).
+    pub fn registry(&self, env: &str) -> String {
+        let account = self.env(env).map_or("", |e| e.account_id.get_ref().as_str());
+        format!("{account}.dkr.ecr.{}.amazonaws.com", self.region_of(env))
+    }
+
     pub fn region_of(&self, env: &str) -> &str {
         self.env(env)
             .and_then(|e| e.region.as_ref())

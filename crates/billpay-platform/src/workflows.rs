@@ -57,8 +57,8 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
                 "name": n,
                 "account_id": e.account_id.get_ref(),
                 "region": region,
-                "registry": format!("{}.dkr.ecr.{region}.amazonaws.com", e.account_id.get_ref()),
-                "techdocs_bucket": format!("{}{}", m.project.techdocs_bucket, e.name_suffix),
+                "registry": m.registry(n),
+                "techdocs_bucket": m.bucket(n, &m.project.techdocs_bucket),
             }))
         })
         .collect();

@@ -259,8 +259,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     dry_run,
                 },
         } => {
-            let e = m
-                .env(&env)
+            m.env(&env)
                 .with_context(|| format!("no environment `{env}` in the manifest (it has: {})", known()))?;
             let front = m
                 .frontends
@@ -275,7 +274,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .collect();
                     format!("no frontend `{app}` in the manifest (it has: {})", names.join(", "))
                 })?;
-            let bucket = format!("{}{}", front.bucket.get_ref(), e.name_suffix);
+            let bucket = m.bucket(&env, front.bucket.get_ref());
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let aws = billpay_aws::Aws::from_env(m.region_of(&env)).await;
@@ -323,8 +322,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     dry_run,
                 },
         } => {
-            let e = m
-                .env(&env)
+            m.env(&env)
                 .with_context(|| format!("no environment `{env}` in the manifest (it has: {})", known()))?;
             anyhow::ensure!(
                 !image.is_empty()
@@ -332,7 +330,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     && image.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)),
                 "--image must be an image tag (letters, digits, `_`, `.`, `-`; at most 128), e.g. the git SHA"
             );
-            let registry = format!("{}.dkr.ecr.{}.amazonaws.com", e.account_id.get_ref(), m.region_of(&env));
+            let registry = m.registry(&env);
             let overlay = PathBuf::from(billpay_platform::k8s::K8S_DIR)
                 .join("overlays")
                 .join(&env);
