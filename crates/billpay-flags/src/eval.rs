@@ -84,7 +84,7 @@ pub struct Evaluation<'s> {
     pub reason: Reason,
     pub error: Option<(ErrorCode, String)>,
     /// The flag set's metadata overlaid with the flag's own.
-    pub metadata: Map<String, Value>,
+    pub metadata: &'s Map<String, Value>,
 }
 
 enum Targeting {
@@ -98,6 +98,7 @@ struct Flag {
     variants: Map<String, Value>,
     default_variant: Option<String>,
     targeting: Targeting,
+    /// The set's metadata overlaid with the flag's own, merged once at compile time.
     metadata: Map<String, Value>,
 }
 
@@ -106,7 +107,8 @@ struct Flag {
 /// keeps such definitions from being saved in the first place.
 pub struct FlagSet {
     flags: BTreeMap<String, Flag>,
-    metadata: Map<String, Value>,
+    /// What an unknown flag reports as its metadata.
+    no_metadata: Map<String, Value>,
 }
 
 fn object(v: Option<&Value>) -> Map<String, Value> {
@@ -121,13 +123,14 @@ impl FlagSet {
             .and_then(Value::as_object)
             .ok_or_else(|| "a flag set must be an object with a `flags` object".to_string())?;
         let evaluators = object(definition.get("$evaluators"));
+        let set_metadata = object(definition.get("metadata"));
         let mut out = BTreeMap::new();
         for (key, def) in flags {
-            out.insert(key.clone(), compile_flag(def, &evaluators));
+            out.insert(key.clone(), compile_flag(def, &evaluators, &set_metadata));
         }
         Ok(FlagSet {
             flags: out,
-            metadata: object(definition.get("metadata")),
+            no_metadata: Map::new(),
         })
     }
 
@@ -161,11 +164,10 @@ impl FlagSet {
                 variant: None,
                 reason: Reason::Error,
                 error: Some((ErrorCode::FlagNotFound, format!("flag `{key}` is not in this flag set"))),
-                metadata: Map::new(),
+                metadata: &self.no_metadata,
             };
         };
-        let mut metadata = self.metadata.clone();
-        metadata.extend(flag.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let metadata = &flag.metadata;
         let done = |variant: Option<&'s str>, reason: Reason| {
             let value = variant.and_then(|v| flag.variants.get(v));
             Evaluation {
@@ -174,7 +176,7 @@ impl FlagSet {
                 variant: value.and(variant),
                 reason,
                 error: None,
-                metadata: metadata.clone(),
+                metadata,
             }
         };
         let failed = |code: ErrorCode, detail: String| Evaluation {
@@ -183,7 +185,7 @@ impl FlagSet {
             variant: None,
             reason: Reason::Error,
             error: Some((code, detail)),
-            metadata: metadata.clone(),
+            metadata,
         };
         if !flag.enabled {
             return done(None, Reason::Disabled);
@@ -233,7 +235,7 @@ impl FlagSet {
     }
 }
 
-fn compile_flag(def: &Value, evaluators: &Map<String, Value>) -> Flag {
+fn compile_flag(def: &Value, evaluators: &Map<String, Value>, set_metadata: &Map<String, Value>) -> Flag {
     let enabled = def.get("state").and_then(Value::as_str) != Some("DISABLED");
     let variants = object(def.get("variants"));
     let default_variant = def.get("defaultVariant").and_then(Value::as_str).map(str::to_owned);
@@ -259,7 +261,11 @@ fn compile_flag(def: &Value, evaluators: &Map<String, Value>) -> Flag {
         variants,
         default_variant,
         targeting,
-        metadata: object(def.get("metadata")),
+        metadata: {
+            let mut merged = set_metadata.clone();
+            merged.extend(object(def.get("metadata")));
+            merged
+        },
     }
 }
 

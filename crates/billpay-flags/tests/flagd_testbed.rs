@@ -210,7 +210,7 @@ fn run(flags: &FlagSet, scenario: &Scenario) -> Result<(), String> {
                 (None, None) => (typed(&kind, &fallback), e.reason.as_str().to_string(), String::new()),
             };
             assert!(e.error.is_none() || e.reason == Reason::Error);
-            resolved = Some((value, reason, error, e.metadata));
+            resolved = Some((value, reason, error, e.metadata.clone()));
         } else if t.contains("the resolved details value should be") {
             let (v, ..) = resolved.as_ref().ok_or("not evaluated")?;
             let want = &t[t.find('"').unwrap_or(0) + 1..t.rfind('"').unwrap_or(t.len())];
