@@ -280,7 +280,8 @@ impl Store {
 
     /// A set's versions, newest first, with their diffs.
     pub async fn flag_set_history(&self, set_id: &str, before: Option<i64>, limit: i64) -> Result<Vec<FlagSetVersion>> {
-        self.flag_set(set_id).await?;
+        // Only to answer 404 for an unknown set: the cheap version lookup, not the whole document.
+        self.flag_set_version_number(set_id).await?;
         let rows = sqlx::query(
             "SELECT flag_set_id, version, diff, summary, author, created_at FROM flag_set_versions \
              WHERE flag_set_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
