@@ -4,6 +4,8 @@
 //! - [`live`]: the Terragrunt live tree (`infra/live/`), rendered with minijinja templates;
 //!   rendering is deterministic, and [`live::check`] reports drift.
 //! - [`cost`]: the monthly estimate from the dated price table in [`prices`].
+//! - [`scaffold`]: service templates in Cookiecutter's format, rendered as Cookiecutter does;
+//!   [`register`] adds what was scaffolded to the manifest.
 //!
 //! Everything here is offline: nothing talks to AWS or runs OpenTofu.
 
@@ -13,6 +15,8 @@ pub mod k8s;
 pub mod live;
 pub mod manifest;
 pub mod prices;
+pub mod register;
+pub mod scaffold;
 mod templates;
 pub mod workflows;
 

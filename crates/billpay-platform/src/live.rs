@@ -358,8 +358,9 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
         {
             files.insert(f.path, f.contents);
         }
-        let catalog = crate::catalog::render(m)?;
-        files.insert(catalog.path, catalog.contents);
+        for f in [crate::catalog::render(m)?, crate::catalog::render_mkdocs(m)?] {
+            files.insert(f.path, f.contents);
+        }
     }
     Ok(files
         .into_iter()

@@ -132,6 +132,26 @@ pub struct Service {
     /// Kubernetes quantities, e.g. `250m` and `256Mi`.
     pub cpu: String,
     pub memory: String,
+    /// Where its code lives, when it is a project of its own in this repository (scaffolded
+    /// services): it has its own Dockerfile, `catalog-info.yaml` and `mkdocs.yml` there.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The container's arguments (default: the image's entrypoint alone).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Reads `DATABASE_URL` from the database Secret that External Secrets syncs.
+    #[serde(default)]
+    pub database: bool,
+    /// Arguments of an init container that runs the image's migrations before each new pod.
+    #[serde(default)]
+    pub migrate: Option<Vec<String>>,
+    /// Served through the ALB at this subdomain of the environment's domain (e.g. `api`); a
+    /// service without one is reachable only inside the cluster.
+    #[serde(default)]
+    pub subdomain: Option<String>,
+    /// The ConfigMap the container reads its environment from.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -145,6 +165,10 @@ pub struct Frontend {
     /// Answer unknown paths with `index.html` (single-page apps).
     #[serde(default = "yes")]
     pub spa_fallback: bool,
+    /// Where its code lives, when it is a project of its own in this repository (scaffolded
+    /// web apps); BillPay's own apps are built from `web/`.
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 fn yes() -> bool {

@@ -12,6 +12,8 @@ pub(crate) fn env(templates: &[(&'static str, &'static str)]) -> Result<Jinja<'s
     j.set_trim_blocks(true);
     j.set_lstrip_blocks(true);
     j.set_keep_trailing_newline(true);
+    // YAML and HCL are written as they are; values that need quoting use `tojson` explicitly.
+    j.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     for (name, src) in templates {
         j.add_template(name, src)
             .map_err(|e| PlatformError::Template((*name).into(), e.to_string()))?;

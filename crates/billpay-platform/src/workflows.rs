@@ -37,8 +37,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("docs.yml", include_str!("../templates/workflows/docs.yml.j2")),
 ];
 
+/// One workflow per service or web app that lives in a directory of its own.
+const PER_APP: &[(&str, &str)] = &[
+    ("service", include_str!("../templates/workflows/service.yml.j2")),
+    ("webapp", include_str!("../templates/workflows/webapp.yml.j2")),
+];
+
 pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
-    let j = crate::templates::env(TEMPLATES)?;
+    let j = crate::templates::env(&[TEMPLATES, PER_APP].concat())?;
     // dev first, then staging, then prod: the order changes go out in.
     let mut names = m.env_names();
     let rank = |n: &str| match n {
@@ -67,7 +73,7 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
         "project": m.project.name,
         "cluster": m.project.cluster_name,
         "actions": {"checkout": CHECKOUT, "aws_credentials": AWS_CREDENTIALS, "setup_node": SETUP_NODE},
-        "frontends": m.frontends.iter().map(|f| f.get_ref().name.get_ref().clone()).collect::<Vec<_>>(),
+        "frontends": m.frontends.iter().map(|f| f.get_ref()).filter(|f| f.path.is_none()).map(|f| f.name.get_ref().clone()).collect::<Vec<_>>(),
         "rust": RUST,
         "tofu": TOFU,
         "terragrunt": TERRAGRUNT,
@@ -82,6 +88,26 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
             path: PathBuf::from(WORKFLOWS_DIR).join(name),
             contents,
         });
+    }
+    for s in m.services.iter().map(|s| s.get_ref()) {
+        if let Some(path) = &s.path {
+            let mut ctx = ctx.clone();
+            ctx["s"] = json!({"name": s.name.get_ref(), "path": path});
+            files.push(RenderedFile {
+                path: PathBuf::from(WORKFLOWS_DIR).join(format!("service-{}.yml", s.name.get_ref())),
+                contents: crate::templates::render(&j, "service", &ctx)?,
+            });
+        }
+    }
+    for f in m.frontends.iter().map(|f| f.get_ref()) {
+        if let Some(path) = &f.path {
+            let mut ctx = ctx.clone();
+            ctx["f"] = json!({"name": f.name.get_ref(), "path": path});
+            files.push(RenderedFile {
+                path: PathBuf::from(WORKFLOWS_DIR).join(format!("web-{}.yml", f.name.get_ref())),
+                contents: crate::templates::render(&j, "webapp", &ctx)?,
+            });
+        }
     }
     Ok(files)
 }

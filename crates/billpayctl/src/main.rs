@@ -45,6 +45,33 @@ enum Command {
         #[command(subcommand)]
         command: Deploy,
     },
+    /// Create a service or web app from a template in templates/ and register it in the manifest.
+    #[command(long_about = "Create a service or web app from a template and register it.\n\n\
+Templates are in Cookiecutter's format (templates/<name>/cookiecutter.json and a \
+{{cookiecutter.slug}}/ tree) and render byte for byte as `cookiecutter --no-input` renders them. \
+The new project goes to <out>/<name>; it is then added to platform.toml, so that \
+`billpayctl infra generate` gives it its ECR repository, Kubernetes objects, pipeline, catalog \
+entry and docs. Nothing is written when any value is wrong or the name is taken.\n\n\
+Templates: rust-microservice (an axum service), static-frontend (a Lit + Vite web app).")]
+    Scaffold {
+        /// The template, as named under templates/.
+        template: String,
+        /// The new service's name: lower-case letters, digits and dashes.
+        #[arg(long)]
+        name: String,
+        /// A template value, as key=value (repeatable); see the template's cookiecutter.json.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Where the project directory goes (default: services/ or frontends/ beside the manifest).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The templates directory (default: templates/ beside the manifest).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+        /// Only render the project; leave platform.toml alone.
+        #[arg(long)]
+        no_register: bool,
+    },
     /// Estimate an environment's monthly AWS bill, line by line, from the dated price table.
     #[command(long_about = "Estimate an environment's monthly AWS bill.\n\n\
 Each line item says how it was computed; the assumptions say what usage was assumed where the \
@@ -108,6 +135,9 @@ Deployment to roll out; when it does not, the pods' states and warning events ar
         /// The image tag to deploy (the git SHA the pipeline pushed).
         #[arg(long)]
         image: String,
+        /// Only this service (default: every service in the manifest).
+        #[arg(long)]
+        service: Option<String>,
         /// Seconds to wait for the rollout.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
@@ -318,6 +348,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Deploy::Backend {
                     env,
                     image,
+                    service,
                     timeout,
                     dry_run,
                 },
@@ -334,12 +365,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let overlay = PathBuf::from(billpay_platform::k8s::K8S_DIR)
                 .join("overlays")
                 .join(&env);
-            let services: Vec<String> = m.services.iter().map(|s| s.get_ref().name.get_ref().clone()).collect();
+            let all: Vec<String> = m.services.iter().map(|s| s.get_ref().name.get_ref().clone()).collect();
+            let services = match service {
+                Some(s) if all.contains(&s) => vec![s],
+                Some(s) => anyhow::bail!("no service `{s}` in the manifest (it has: {})", all.join(", ")),
+                None => all,
+            };
             let images: Vec<String> = services.iter().map(|s| format!("{registry}/{s}")).collect();
             let yaml = billpay_kube::build(&overlay, &images, &image)?;
-            let objects = billpay_kube::parse(&yaml)?;
+            // One service's deploy touches only its own objects (and the namespace).
+            let objects: Vec<_> = billpay_kube::parse(&yaml)?
+                .into_iter()
+                .filter(|o| {
+                    o.types.as_ref().is_some_and(|t| t.kind == "Namespace")
+                        || o.metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|l| l.get("app.kubernetes.io/name"))
+                            .is_some_and(|n| services.contains(n))
+                })
+                .collect();
             if dry_run {
                 print!("{yaml}");
+                for o in &objects {
+                    let kind = o.types.as_ref().map_or("?", |t| t.kind.as_str());
+                    eprintln!("would apply {kind}/{}", o.metadata.name.as_deref().unwrap_or("?"));
+                }
                 eprintln!(
                     "dry run: {} objects for {env}, image tag {image}; nothing applied",
                     objects.len()
@@ -361,6 +412,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Scaffold {
+            template,
+            name,
+            set,
+            out,
+            templates,
+            no_register,
+        } => scaffold(
+            &cli.manifest,
+            &m,
+            &prices,
+            &template,
+            &name,
+            &set,
+            out,
+            templates,
+            no_register,
+        ),
         Command::Cost { env, format } => {
             let e = cost::estimate(&m, &env, &prices)
                 .with_context(|| format!("no environment `{env}` in the manifest (it has: {})", known()))?;
@@ -373,4 +442,106 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scaffold(
+    manifest_path: &std::path::Path,
+    m: &manifest::Manifest,
+    prices: &Prices,
+    template: &str,
+    name: &str,
+    set: &[String],
+    out: Option<PathBuf>,
+    templates: Option<PathBuf>,
+    no_register: bool,
+) -> anyhow::Result<ExitCode> {
+    use billpay_platform::register::{self, Entry};
+    use billpay_platform::scaffold;
+    let root = manifest_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .to_owned();
+    let t = scaffold::load(&templates.unwrap_or_else(|| root.join("templates")), template)?;
+    scaffold::check_name(name)?;
+    let mut values = scaffold::parse_sets(set)?;
+    anyhow::ensure!(
+        !values.iter().any(|(k, _)| k == "slug"),
+        "the name is given with --name, not --set slug=…"
+    );
+    // What the manifest already knows, unless given.
+    for (key, known) in [
+        ("owner", &m.project.owner),
+        ("system", &m.project.name),
+        ("github_repository", &m.project.github_repository),
+    ] {
+        if t.variables.contains_key(key) && !values.iter().any(|(k, _)| k == key) {
+            values.insert(0, (key.to_owned(), known.clone()));
+        }
+    }
+    values.insert(0, ("slug".to_owned(), name.to_owned()));
+    let ctx = scaffold::context(&t, &values)?;
+    let files = scaffold::render(&t, &ctx)?;
+    let kind = ctx.get("_billpay_kind").and_then(|v| v.as_str()).unwrap_or("service");
+    let out = out.unwrap_or_else(|| root.join(if kind == "frontend" { "frontends" } else { "services" }));
+    let target = out.join(name);
+    anyhow::ensure!(!target.exists(), "{} already exists", target.display());
+    let registration = if no_register {
+        None
+    } else {
+        let abs = |p: &std::path::Path| std::path::absolute(p).map(|p| p.components().collect::<PathBuf>());
+        let rel = abs(&target)?
+            .strip_prefix(abs(&root)?)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--out {} is outside the repository {}: a registered project must live in it (or pass --no-register)",
+                    out.display(),
+                    root.display()
+                )
+            })?;
+        let entry = if kind == "frontend" {
+            Entry::Frontend {
+                name: name.to_owned(),
+                path: rel,
+            }
+        } else {
+            let port = ctx.get("port").and_then(|p| p.as_str()).unwrap_or("8080");
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .with_context(|| format!("port `{port}` is not a TCP port"))?;
+            Entry::Service {
+                name: name.to_owned(),
+                path: rel,
+                port,
+            }
+        };
+        let text =
+            std::fs::read_to_string(manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
+        Some(register::add(manifest_path, &text, &entry, prices)?)
+    };
+    let written = scaffold::write(&out, &files)?;
+    if let Some(text) = registration {
+        let tmp = manifest_path.with_extension("toml.scaffold");
+        let saved = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, manifest_path));
+        if let Err(e) = saved {
+            let _ = std::fs::remove_dir_all(&written);
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::bail!(
+                "writing {}: {e} (the new project was removed again)",
+                manifest_path.display()
+            );
+        }
+    }
+    println!("created {} ({} files) from {}", written.display(), files.len(), t.name);
+    if !no_register {
+        println!("registered {name} in {}", manifest_path.display());
+        println!(
+            "next: billpayctl infra generate   (its ECR repository, Kubernetes objects, pipeline, catalog entry and docs)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
