@@ -7,6 +7,7 @@
 
 pub mod ecr;
 pub mod frontend;
+pub mod techdocs;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;

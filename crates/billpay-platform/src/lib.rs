@@ -9,6 +9,7 @@
 //!
 //! Everything here is offline: nothing talks to AWS or runs OpenTofu.
 
+pub mod backstage;
 pub mod catalog;
 pub mod cost;
 pub mod k8s;

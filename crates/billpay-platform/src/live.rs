@@ -358,7 +358,10 @@ pub fn render(m: &Manifest, envs: &[String]) -> Result<Vec<RenderedFile>, Platfo
         {
             files.insert(f.path, f.contents);
         }
-        for f in [crate::catalog::render(m)?, crate::catalog::render_mkdocs(m)?] {
+        for f in [crate::catalog::render(m)?, crate::catalog::render_mkdocs(m)?]
+            .into_iter()
+            .chain(crate::catalog::render_backstage(m)?)
+        {
             files.insert(f.path, f.contents);
         }
     }

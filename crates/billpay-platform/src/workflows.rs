@@ -74,6 +74,13 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
         "cluster": m.project.cluster_name,
         "actions": {"checkout": CHECKOUT, "aws_credentials": AWS_CREDENTIALS, "setup_node": SETUP_NODE},
         "frontends": m.frontends.iter().map(|f| f.get_ref()).filter(|f| f.path.is_none()).map(|f| f.name.get_ref().clone()).collect::<Vec<_>>(),
+        "doc_entities": std::iter::once(format!("system/{}", m.project.name))
+            .chain(m.services.iter().map(|s| s.get_ref()).filter(|s| s.path.is_none()).map(|s| format!("component/{}", s.name.get_ref())))
+            .chain(m.frontends.iter().map(|f| f.get_ref()).filter(|f| f.path.is_none()).map(|f| format!("component/{}", f.name.get_ref())))
+            .collect::<Vec<_>>(),
+        "doc_apps": m.services.iter().map(|s| s.get_ref()).filter_map(|s| Some(json!({"name": s.name.get_ref(), "path": s.path.as_ref()?})))
+            .chain(m.frontends.iter().map(|f| f.get_ref()).filter_map(|f| Some(json!({"name": f.name.get_ref(), "path": f.path.as_ref()?}))))
+            .collect::<Vec<_>>(),
         "rust": RUST,
         "tofu": TOFU,
         "terragrunt": TERRAGRUNT,

@@ -45,6 +45,16 @@ enum Command {
         #[command(subcommand)]
         command: Deploy,
     },
+    /// Backstage catalog files.
+    Catalog {
+        #[command(subcommand)]
+        command: Catalog,
+    },
+    /// TechDocs sites.
+    Techdocs {
+        #[command(subcommand)]
+        command: Techdocs,
+    },
     /// Create a service or web app from a template in templates/ and register it in the manifest.
     #[command(long_about = "Create a service or web app from a template and register it.\n\n\
 Templates are in Cookiecutter's format (templates/<name>/cookiecutter.json and a \
@@ -83,6 +93,49 @@ list prices, dated, kept in crates/billpay-platform/prices/.")]
         env: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum Catalog {
+    /// Validate Backstage entities offline, as Backstage's catalog does when it reads them.
+    #[command(long_about = "Validate Backstage entities offline.\n\n\
+Each entity goes through what Backstage's catalog applies when it ingests a file: $text/$json/$yaml \
+placeholders, the entity policies (no foreign root fields; the formats of apiVersion, kind, name, \
+namespace, labels, annotations, tags and links), Backstage's JSON schema for the entity and for \
+its kind (including the scaffolder's Template), and then every reference between the entities \
+(owner, system, domain, providesApis, consumesApis, dependsOn) must resolve. Location entities \
+are followed to the files they point at. Exits 1 and lists each problem, with file and entity.")]
+    Validate {
+        /// The files (default: catalog-info.yaml beside the manifest, and what its Locations name).
+        files: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum Techdocs {
+    /// Upload a built TechDocs site to the bucket, where Backstage's awsS3 publisher reads it.
+    #[command(long_about = "Upload a built TechDocs site to the TechDocs bucket.\n\n\
+The site (built with `mkdocs build` and mkdocs-techdocs-core, which writes \
+techdocs_metadata.json) goes to s3://<bucket>/<namespace>/<kind>/<name>/, the layout Backstage \
+reads, encrypted by the bucket's default SSE-KMS key. Objects a previous build left there and this one does not \
+have are deleted.")]
+    Publish {
+        /// The entity the docs belong to: KIND/NAME or NAMESPACE/KIND/NAME.
+        #[arg(long)]
+        entity: String,
+        /// The built site.
+        #[arg(long, default_value = "site")]
+        site: PathBuf,
+        /// The environment whose TechDocs bucket to use (default: the first in the manifest).
+        #[arg(long)]
+        env: Option<String>,
+        /// The bucket, instead of the environment's.
+        #[arg(long)]
+        bucket: Option<String>,
     },
 }
 
@@ -410,6 +463,82 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Ok::<_, anyhow::Error>(())
             })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Catalog {
+            command: Catalog::Validate { files, json },
+        } => {
+            let files = if files.is_empty() {
+                vec![
+                    cli.manifest
+                        .parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or(std::path::Path::new("."))
+                        .join("catalog-info.yaml"),
+                ]
+            } else {
+                files
+            };
+            let report = billpay_platform::backstage::validate(&files);
+            if json {
+                let failing: std::collections::BTreeSet<&str> =
+                    report.problems.iter().map(|p| p.entity.as_str()).collect();
+                let out = serde_json::json!({
+                    "entities": report.entities.len(),
+                    "files": report.files,
+                    "problems": report.problems.iter().map(|p| serde_json::json!({
+                        "file": p.file, "entity": p.entity, "message": p.message,
+                    })).collect::<Vec<_>>(),
+                    "failing": failing,
+                });
+                println!("{out:#}");
+            } else {
+                for p in &report.problems {
+                    println!("{p}");
+                }
+            }
+            if !json {
+                println!(
+                    "{} valid entities in {} files, {} problems",
+                    report.entities.len(),
+                    report.files.len(),
+                    report.problems.len()
+                );
+            }
+            Ok(if report.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Techdocs {
+            command:
+                Techdocs::Publish {
+                    entity,
+                    site,
+                    env,
+                    bucket,
+                },
+        } => {
+            let entity = billpay_aws::techdocs::EntityName::parse(&entity)?;
+            let env = env.unwrap_or_else(|| m.env_names().first().cloned().unwrap_or_default());
+            anyhow::ensure!(
+                m.env(&env).is_some(),
+                "no environment `{env}` in the manifest (it has: {})",
+                known()
+            );
+            let bucket = bucket.unwrap_or_else(|| m.bucket(&env, &m.project.techdocs_bucket));
+            let rt = tokio::runtime::Runtime::new()?;
+            let done = rt.block_on(async {
+                let aws = billpay_aws::Aws::from_env(m.region_of(&env)).await;
+                aws.publish_techdocs(&site, &bucket, &entity).await
+            })?;
+            println!(
+                "published {} files to s3://{bucket}/{} ({} stale deleted)",
+                done.uploaded.len(),
+                entity.prefix(),
+                done.deleted.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Scaffold {

@@ -302,3 +302,105 @@ fn frontend_deploys_upload_changes_only_and_invalidate_them() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no AWS credentials found"), "{}", text(&out));
 }
+
+#[test]
+fn techdocs_publish_writes_the_layout_backstage_reads_and_drops_stale_pages() {
+    let m = moto();
+    boto(
+        &m.endpoint,
+        "s3.create_bucket(Bucket='billpay-techdocs')\n\
+         s3.put_object(Bucket='billpay-techdocs', Key='default/component/billpay-backend/old-page/index.html', Body=b'old')\n\
+         s3.put_object(Bucket='billpay-techdocs', Key='default/component/other/index.html', Body=b'other')\n\
+         print(json.dumps(True))",
+    );
+    // The real site, built by mkdocs with techdocs-core.
+    let site = tempfile::tempdir().unwrap();
+    let built = Command::new(var("BILLPAY_MKDOCS"))
+        .args(["build", "--strict", "-q", "-d"])
+        .arg(site.path())
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "mkdocs: {}", text(&built));
+    let dir = site.path().to_str().unwrap();
+    let out = ctl(
+        &m.endpoint,
+        &[
+            "techdocs",
+            "publish",
+            "--entity",
+            "Component/billpay-backend",
+            "--site",
+            dir,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("to s3://billpay-techdocs/default/component/billpay-backend/ (1 stale deleted)"),
+        "{}",
+        text(&out)
+    );
+    let keys = boto(
+        &m.endpoint,
+        "r = s3.list_objects_v2(Bucket='billpay-techdocs')\n\
+         meta = s3.head_object(Bucket='billpay-techdocs', Key='default/component/billpay-backend/index.html')\n\
+         print(json.dumps({'keys': [o['Key'] for o in r['Contents']], 'type': meta['ContentType']}))",
+    );
+    let listed: Vec<&str> = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    for expected in [
+        "default/component/billpay-backend/techdocs_metadata.json",
+        "default/component/billpay-backend/index.html",
+        "default/component/billpay-backend/runbooks/rollback/index.html",
+        "default/component/other/index.html",
+    ] {
+        assert!(listed.contains(&expected), "{expected} missing from {listed:?}");
+    }
+    assert!(
+        !listed.iter().any(|k| k.contains("old-page")),
+        "the stale page is gone: {listed:?}"
+    );
+    assert!(keys["type"].as_str().unwrap().starts_with("text/html"), "{keys}");
+    // The same number of objects as files in the site, under the entity's prefix.
+    let files = walk(site.path());
+    let ours = listed
+        .iter()
+        .filter(|k| k.starts_with("default/component/billpay-backend/"))
+        .count();
+    assert_eq!(ours, files, "{listed:?}");
+
+    // A folder that is not a TechDocs site, and a malformed entity, are refused.
+    let plain = tempfile::tempdir().unwrap();
+    std::fs::write(plain.path().join("index.html"), "<p>hi</p>").unwrap();
+    let out = ctl(
+        &m.endpoint,
+        &[
+            "techdocs",
+            "publish",
+            "--entity",
+            "component/x",
+            "--site",
+            plain.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("has no techdocs_metadata.json"), "{}", text(&out));
+    let out = ctl(
+        &m.endpoint,
+        &["techdocs", "publish", "--entity", "billpay-backend", "--site", dir],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("must be KIND/NAME"), "{}", text(&out));
+}
+
+fn walk(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 })
+        .sum()
+}

@@ -816,8 +816,9 @@ fn backstage_accepts_the_catalog_and_refuses_the_broken_fixtures() {
         text(&out)
     );
     let summary: Value = serde_json::from_str(text(&out).lines().last().unwrap()).unwrap();
-    // Group, Domain, System, 1 service, 3 frontends, the API, cluster, database, 4 buckets.
-    assert_eq!(summary["entities"], 14, "{}", text(&out));
+    // Group, Domain, System, 1 service, 3 frontends, the API, cluster, database, 4 buckets, the
+    // Location, and the 2 software templates it points at.
+    assert_eq!(summary["entities"], 17, "{}", text(&out));
     let catalog = std::fs::read_to_string(repo().join("catalog-info.yaml")).unwrap();
     for needle in [
         "kind: Domain",

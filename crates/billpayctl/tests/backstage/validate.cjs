@@ -1,10 +1,13 @@
-// Validates Backstage catalog files with Backstage's own validators (@backstage/catalog-model),
-// then checks that every reference between the entities resolves. Prints one line per problem
-// and exits 1 when there is any.
+// Validates Backstage catalog files with Backstage's own validators (@backstage/catalog-model, and
+// @backstage/plugin-scaffolder-common for software templates), following Location entities to
+// the files they point at, then checks that every reference between the entities resolves.
+// Prints one line per problem and exits 1 when there is any.
 //   NODE_PATH=<dir with node_modules> node validate.cjs FILE...
 const fs = require('node:fs');
 const YAML = require('yaml');
+const path = require('node:path');
 const model = require('@backstage/catalog-model');
+const scaffolder = require('@backstage/plugin-scaffolder-common');
 
 const policies = model.EntityPolicies.allOf([
   new model.DefaultNamespaceEntityPolicy(),
@@ -21,6 +24,7 @@ const validators = {
   Resource: model.resourceEntityV1alpha1Validator,
   User: model.userEntityV1alpha1Validator,
   Location: model.locationEntityV1alpha1Validator,
+  Template: scaffolder.templateEntityV1beta3Validator,
 };
 
 // Backstage substitutes `$text`, `$json` and `$yaml` placeholders (paths relative to the catalog
@@ -30,7 +34,7 @@ function resolvePlaceholders(value, file) {
   if (value && typeof value === 'object') {
     const keys = Object.keys(value);
     if (keys.length === 1 && ['$text', '$json', '$yaml'].includes(keys[0])) {
-      const target = require('node:path').resolve(require('node:path').dirname(file), value[keys[0]]);
+      const target = path.resolve(path.dirname(file), value[keys[0]]);
       const text = fs.readFileSync(target, 'utf8');
       return keys[0] === '$text' ? text : keys[0] === '$json' ? JSON.parse(text) : YAML.parse(text);
     }
@@ -42,10 +46,23 @@ function resolvePlaceholders(value, file) {
 async function main() {
   const problems = [];
   const entities = [];
-  for (const file of process.argv.slice(2)) {
-    for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
+  const files = new Map();
+  const queue = process.argv.slice(2);
+  const seen = new Set();
+  while (queue.length) {
+    const file = queue.shift();
+    if (seen.has(path.resolve(file))) continue;
+    seen.add(path.resolve(file));
+    let source;
+    try {
+      source = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      problems.push({ file, entity: '?/?', message: `cannot read it: ${e.message}` });
+      continue;
+    }
+    for (const doc of YAML.parseAllDocuments(source)) {
       if (doc.errors.length) {
-        problems.push(`${file}: ${doc.errors[0].message}`);
+        problems.push({ file, entity: '?/?', message: doc.errors[0].message });
         continue;
       }
       let raw = doc.toJS();
@@ -53,18 +70,24 @@ async function main() {
       try {
         raw = resolvePlaceholders(raw, file);
       } catch (e) {
-        problems.push(`${file}: ${raw.kind ?? '?'}/${raw.metadata?.name ?? '?'}: placeholder: ${e.message}`);
+        problems.push({ file, entity: `${raw.kind ?? '?'}/${raw.metadata?.name ?? '?'}`, message: `placeholder: ${e.message}` });
         continue;
       }
-      const label = `${file}: ${raw.kind ?? '?'}/${raw.metadata?.name ?? '?'}`;
+      const label = `${raw.kind ?? '?'}/${raw.metadata?.name ?? '?'}`;
       try {
         const entity = await policies.enforce(raw);
         const validator = validators[entity.kind];
         if (!validator) throw new Error(`unknown kind ${entity.kind}`);
-        await validator.check(entity);
+        if (!(await validator.check(entity))) throw new Error(`unknown kind ${entity.kind} (apiVersion ${entity.apiVersion})`);
         entities.push(entity);
+        files.set(entity, file);
+        if (entity.kind === 'Location') {
+          for (const t of [...(entity.spec.targets ?? []), ...(entity.spec.target ? [entity.spec.target] : [])]) {
+            if (!t.includes('://')) queue.push(path.join(path.dirname(file), t));
+          }
+        }
       } catch (e) {
-        problems.push(`${label}: ${e.message}`);
+        problems.push({ file, entity: label, message: e.message });
       }
     }
   }
@@ -84,11 +107,12 @@ async function main() {
   for (const e of entities) {
     for (const [ref, kind] of refs(e)) {
       const full = model.stringifyEntityRef(model.parseEntityRef(ref, { defaultKind: kind, defaultNamespace: 'default' }));
-      if (!known.has(full)) problems.push(`${e.kind}/${e.metadata.name}: reference ${ref} does not resolve`);
+      if (!known.has(full)) problems.push({ file: files.get(e), entity: `${e.kind}/${e.metadata.name}`, message: `reference ${ref} does not resolve` });
     }
   }
-  for (const p of problems) console.log(p);
-  console.log(JSON.stringify({ entities: entities.length, problems: problems.length }));
+  for (const p of problems) console.log(`${p.file}: ${p.entity}: ${p.message}`);
+  const failing = [...new Set(problems.map((p) => p.entity))].sort();
+  console.log(JSON.stringify({ entities: entities.length, problems: problems.length, failing }));
   process.exit(problems.length ? 1 : 0);
 }
 main();
