@@ -418,7 +418,7 @@ pub fn validate(files: &[PathBuf]) -> Report {
                             .chain(std::iter::once(&spec["target"]))
                             .filter_map(Value::as_str);
                         for t in targets.filter(|t| !t.contains("://")) {
-                            queue.push_back(file.parent().unwrap_or(Path::new(".")).join(t));
+                            queue.push_back(file.parent().unwrap_or(Path::new(".")).join(t.trim_start_matches("./")));
                         }
                     }
                     valid.push((file.clone(), e));
