@@ -77,7 +77,8 @@ fn cookiecutter(template: &str, out: &Path, values: &[(&str, &str)]) -> Output {
 
 #[test]
 fn scaffold_renders_byte_for_byte_what_cookiecutter_renders() {
-    let cases: &[(&str, &str, &[(&str, &str)])] = &[
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
         (
             "rust-microservice",
             "payments-notifier",
