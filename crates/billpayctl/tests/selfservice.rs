@@ -512,6 +512,46 @@ fn a_scaffolded_service_builds_passes_its_tests_and_gets_its_whole_platform() {
     assert!(read("mkdocs.yml").contains("'!include ./services/payments-notifier/mkdocs.yml'"));
     assert!(read("infra/live/dev/bill-reminders/terragrunt.hcl").contains("bill-reminders"));
 
+    // One service deploys alone: only its own objects are applied.
+    let out = ctl(
+        &[
+            "deploy",
+            "backend",
+            "--env",
+            "dev",
+            "--service",
+            "payments-notifier",
+            "--image",
+            "3f2a9c1",
+            "--dry-run",
+        ],
+        root,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("would apply Deployment/payments-notifier"), "{log}");
+    assert!(!log.contains("Deployment/billpay-backend"), "{log}");
+    let out = ctl(
+        &[
+            "deploy",
+            "backend",
+            "--env",
+            "dev",
+            "--service",
+            "nope",
+            "--image",
+            "3f2a9c1",
+            "--dry-run",
+        ],
+        root,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("no service `nope` in the manifest"),
+        "{}",
+        text(&out)
+    );
+
     // The rendered files pass the ecosystem's checkers.
     let kubectl = std::env::var("BILLPAY_KUBECTL").unwrap_or_else(|_| "kubectl".into());
     let built = run(Command::new(&kubectl)
