@@ -4,7 +4,8 @@
 //! own validators.
 //!
 //! `./dev test` installs the tools and sets `BILLPAY_COOKIECUTTER`, `BILLPAY_BACKSTAGE_MODULES`,
-//! `BILLPAY_MKDOCS`, `BILLPAY_ACTIONLINT`, `BILLPAY_KUBERNETES_VALIDATE` and `BILLPAY_KUBECTL`.
+//! `BILLPAY_MKDOCS`, `BILLPAY_ACTIONLINT`, `BILLPAY_KUBERNETES_VALIDATE`, `BILLPAY_CHECKOV` and
+//! `BILLPAY_KUBECTL`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -552,7 +553,35 @@ fn a_scaffolded_service_builds_passes_its_tests_and_gets_its_whole_platform() {
         text(&out)
     );
 
-    // The rendered files pass the ecosystem's checkers.
+    // The rendered files pass the ecosystem's checkers: checkov on the service's Dockerfile...
+    let out = Command::new(tool("BILLPAY_CHECKOV"))
+        .args([
+            "--framework",
+            "dockerfile",
+            "--skip-download",
+            "--compact",
+            "-o",
+            "json",
+            "-d",
+        ])
+        .arg(root.join("services/payments-notifier"))
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(
+        report["results"]["failed_checks"].as_array().map_or(0, Vec::len),
+        0,
+        "{report}"
+    );
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap_or(0) >= 5,
+        "{}",
+        report["summary"]
+    );
+    // ... kustomize and the Kubernetes schemas on the overlay, actionlint on the pipelines,
+    // mkdocs on the docs.
     let kubectl = std::env::var("BILLPAY_KUBECTL").unwrap_or_else(|_| "kubectl".into());
     let built = run(Command::new(&kubectl)
         .args(["kustomize", "deploy/k8s/overlays/prod"])
@@ -630,4 +659,25 @@ fn a_scaffolded_service_builds_passes_its_tests_and_gets_its_whole_platform() {
         .args(["--no-install", "vitest", "run"])
         .current_dir(&app));
     assert!(text(&out).contains("5 passed"), "{}", text(&out));
+}
+
+#[test]
+fn the_backstage_app_config_points_at_files_that_exist_and_the_techdocs_bucket() {
+    let text = std::fs::read_to_string(repo().join("backstage/app-config.billpay.yaml")).unwrap();
+    let config: Value = yaml_serde::from_str(&text).unwrap();
+    let techdocs = &config["techdocs"];
+    assert_eq!(techdocs["builder"], "external");
+    assert_eq!(techdocs["publisher"]["type"], "awsS3");
+    assert_eq!(techdocs["publisher"]["awsS3"]["bucketName"], "billpay-techdocs");
+    assert_eq!(techdocs["publisher"]["awsS3"]["sse"], "aws:kms");
+    assert_eq!(config["integrations"]["github"][0]["host"], "github.com");
+    let locations = config["catalog"]["locations"].as_array().unwrap();
+    assert_eq!(locations.len(), 3, "the catalog and the two software templates");
+    for l in locations {
+        let target = l["target"].as_str().unwrap();
+        let path = target
+            .strip_prefix("https://github.com/billpay/billpay/blob/main/")
+            .unwrap_or_else(|| panic!("{target} is not in the repository"));
+        assert!(repo().join(path).is_file(), "{target}: no such file in the repository");
+    }
 }
