@@ -87,7 +87,8 @@ fn scaffold_renders_byte_for_byte_what_cookiecutter_renders() {
         ),
         (
             "rust-microservice",
-            "ledger-sync2",
+            // Digits inside words: Jinja2's `title` and Python's `str.title` disagree there.
+            "ledger2go-sync9x",
             &[
                 ("description", "Syncs the ledger: \"quotes\", {braces} & ampersands."),
                 ("lifecycle", "production"),
