@@ -93,6 +93,23 @@ data "aws_iam_policy_document" "deploy" {
     actions   = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = flatten([for b in var.frontend_buckets : ["arn:aws:s3:::${b}", "arn:aws:s3:::${b}/*"]])
   }
+  # The buckets are encrypted with SSE-KMS under keys of their own: writing needs the key, but
+  # only through S3 and only for these buckets (bucket keys make the bucket's ARN the context).
+  statement {
+    sid       = "SiteKeys"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = ["arn:aws:kms:${local.region}:${local.account}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:aws:s3:arn"
+      values   = flatten([for b in var.frontend_buckets : ["arn:aws:s3:::${b}", "arn:aws:s3:::${b}/*"]])
+    }
+  }
   statement {
     sid       = "CdnInvalidate"
     actions   = ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"]
