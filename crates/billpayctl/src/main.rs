@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use billpay_platform::{Prices, cost, live, manifest};
 
+mod mcp;
+
 #[derive(Parser)]
 #[command(
     name = "billpayctl",
@@ -54,6 +56,29 @@ enum Command {
     Techdocs {
         #[command(subcommand)]
         command: Techdocs,
+    },
+    /// Serve the platform as MCP tools to an assistant (stdio, or streamable HTTP).
+    #[command(long_about = "Serve the platform as MCP tools.\n\n\
+Over stdio by default (what desktop assistants launch), or streamable HTTP with --http. The server \
+is read-only unless started with --allow-write: write tools are then not even listed. Applying to \
+AWS or a cluster needs the confirmation token the matching plan returned. Every path is confined \
+to --workspace, and every write is recorded in <workspace>/.billpay/mcp-audit.jsonl. See docs/mcp.md.")]
+    Mcp {
+        /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8765, or a port for loopback).
+        #[arg(long)]
+        http: Option<String>,
+        /// The bearer token HTTP clients must send (required with --http).
+        #[arg(long, env = "BILLPAY_MCP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// A browser origin allowed to call the HTTP server (repeatable); others get 403.
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+        /// List and run the tools that write files or apply changes.
+        #[arg(long)]
+        allow_write: bool,
+        /// The folder every tool reads and writes in (default: the current directory).
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
     },
     /// Create a service or web app from a template in templates/ and register it in the manifest.
     #[command(long_about = "Create a service or web app from a template and register it.\n\n\
@@ -250,6 +275,22 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Mcp {
+        http,
+        token,
+        allowed_origins,
+        allow_write,
+        workspace,
+    } = &cli.command
+    {
+        return serve_mcp(
+            http.as_deref(),
+            token.clone(),
+            allowed_origins.clone(),
+            *allow_write,
+            workspace,
+        );
+    }
     let prices = Prices::us_east_1();
     let m = manifest::load(&cli.manifest, &prices)?;
     let known = || m.env_names().join(", ");
@@ -541,6 +582,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mcp { .. } => unreachable!("handled before the manifest is read"),
         Command::Scaffold {
             template,
             name,
@@ -671,6 +713,41 @@ fn scaffold(
         println!(
             "next: billpayctl infra generate   (its ECR repository, Kubernetes objects, pipeline, catalog entry and docs)"
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve_mcp(
+    http: Option<&str>,
+    token: Option<String>,
+    allowed_origins: Vec<String>,
+    allow_write: bool,
+    workspace: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    // stdout carries the protocol: logs go to stderr.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BILLPAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
+    let server = mcp::McpServer::new(workspace, allow_write)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    match http {
+        None => rt.block_on(mcp::serve_stdio(server))?,
+        Some(addr) => {
+            let addr: std::net::SocketAddr = match addr.parse::<u16>() {
+                Ok(port) => std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                Err(_) => addr
+                    .parse()
+                    .with_context(|| format!("--http `{addr}` is not an address such as 127.0.0.1:8765"))?,
+            };
+            let token = token
+                .filter(|t| t.len() >= 16)
+                .context("--http needs --token (or BILLPAY_MCP_TOKEN) of at least 16 characters")?;
+            rt.block_on(mcp::serve_http(server, addr, token, allowed_origins))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

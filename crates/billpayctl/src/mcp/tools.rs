@@ -1,0 +1,976 @@
+//! The tools: their contracts, and calls into the same code as the `billpayctl` subcommands.
+
+use std::path::{Path, PathBuf};
+
+use billpay_platform::{Prices, RenderedFile, catalog, cost, live, manifest, workflows};
+use include_dir::{Dir, include_dir};
+use serde_json::{Value, json};
+
+use super::{McpServer, ToolError, ToolResult};
+
+/// The OpenTofu modules, the service templates and a starter manifest, for a workspace that has
+/// none yet.
+static MODULES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../infra/modules");
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../templates");
+const STARTER_MANIFEST: &str = include_str!("../../../../platform.toml");
+const OPENAPI: &str = include_str!("../../../../openapi.json");
+
+/// A tool's contract.
+pub struct Definition {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub input: Value,
+    pub output: Value,
+    /// Listed only with `--allow-write`.
+    pub write: bool,
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+fn object(properties: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+fn out(properties: Value) -> Value {
+    json!({"type": "object", "properties": properties})
+}
+
+const ENV: &str = "The environment, as named in platform.toml (dev, staging, prod).";
+const TOKEN: &str = "The confirmationToken a previous call without it returned, to apply that exact plan.";
+
+fn plan_output() -> Value {
+    out(json!({
+        "environment": {"type": "string"},
+        "units": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "module": {"type": "string"},
+            "resources": {"type": "array", "items": {"type": "string"}}}}},
+        "monthlyCostUsd": {"type": "string"},
+        "drift": {"type": "array", "items": {"type": "string"}},
+        "confirmationToken": {"type": "string"},
+        "applied": {"type": "boolean"},
+        "commands": {"type": "array", "items": {"type": "string"}},
+        "log": {"type": "string"}
+    }))
+}
+
+fn files_output() -> Value {
+    out(json!({
+        "written": {"type": "array", "items": {"type": "string"}},
+        "unchanged": {"type": "integer"},
+        "checks": {"type": "object"}
+    }))
+}
+
+/// Every tool, in the order they are listed. `allow_write` decides the annotations of the tools
+/// that plan and apply: without it they cannot apply, so they only read.
+pub fn definitions(allow_write: bool) -> Vec<Definition> {
+    let apply_props = |extra: Value| {
+        let mut p = extra;
+        p["apply"] = json!({"type": "boolean", "default": false, "description": "Apply the plan (needs --allow-write and confirmationToken)."});
+        p["confirmationToken"] = json!({"type": "string", "description": TOKEN});
+        p
+    };
+    let plan_tool = |name, title, description, input| Definition {
+        name,
+        title,
+        description,
+        input,
+        output: plan_output(),
+        write: false,
+        read_only: !allow_write,
+        destructive: allow_write,
+        idempotent: false,
+        open_world: allow_write,
+    };
+    vec![
+        Definition {
+            name: "describe_platform",
+            title: "Describe the platform",
+            description: "What platform.toml in the workspace declares: the project, each environment (account, region, domain, nodes, database), the backend services and the static frontends. Start here.",
+            input: object(json!({}), &[]),
+            output: out(
+                json!({"project": {"type": "object"}, "environments": {"type": "array"}, "services": {"type": "array"}, "frontends": {"type": "array"}}),
+            ),
+            write: false,
+            read_only: true,
+            destructive: false,
+            idempotent: true,
+            open_world: false,
+        },
+        Definition {
+            name: "estimate_cost",
+            title: "Estimate the monthly cost",
+            description: "An environment's monthly AWS bill, line by line, from the dated us-east-1 price table, with the assumptions and the charges people forget.",
+            input: object(
+                json!({"environment": {"type": "string", "description": ENV}}),
+                &["environment"],
+            ),
+            output: out(
+                json!({"environment": {"type": "string"}, "region": {"type": "string"}, "prices_as_of": {"type": "string"},
+                "total_monthly_usd_cents": {"type": "integer"}, "line_items": {"type": "array"},
+                "assumptions": {"type": "array"}, "warnings": {"type": "array"}}),
+            ),
+            write: false,
+            read_only: true,
+            destructive: false,
+            idempotent: true,
+            open_world: false,
+        },
+        Definition {
+            name: "validate_platform",
+            title: "Validate the platform",
+            description: "Checks the workspace: drift between platform.toml and every rendered file (infra, Kubernetes, workflows, catalog, docs), and the Backstage catalog against Backstage's schemas and references. Run it after any change.",
+            input: object(json!({}), &[]),
+            output: out(
+                json!({"ok": {"type": "boolean"}, "drift": {"type": "array", "items": {"type": "string"}}, "catalog": {"type": "object"}}),
+            ),
+            write: false,
+            read_only: true,
+            destructive: false,
+            idempotent: true,
+            open_world: false,
+        },
+        plan_tool(
+            "setup_complete_infrastructure",
+            "Plan or apply a whole environment",
+            "Renders and checks an environment's Terragrunt tree: the units in apply order with what each creates, the monthly cost, and any drift. Returns a confirmationToken bound to that plan. With --allow-write, apply: true and the token, runs `terragrunt run --all apply` where Terragrunt and OpenTofu are installed; elsewhere it returns the exact commands to run.",
+            object(
+                apply_props(
+                    json!({"environment": {"type": "string", "description": ENV}, "region": {"type": "string", "description": "Must match the environment's region."}}),
+                ),
+                &["environment"],
+            ),
+        ),
+        plan_tool(
+            "deploy_eks_cluster",
+            "Plan or apply the EKS cluster",
+            "The EKS unit of an environment (and the units it depends on), with the same plan-then-confirm flow as setup_complete_infrastructure.",
+            object(
+                apply_props(
+                    json!({"cluster-name": {"type": "string", "description": "The cluster_name in platform.toml."}, "region": {"type": "string"}, "environment": {"type": "string", "description": "Default: dev.", "default": "dev"}}),
+                ),
+                &["cluster-name"],
+            ),
+        ),
+        plan_tool(
+            "setup_frontend_infrastructure",
+            "Plan or apply the frontend hosting",
+            "The S3 bucket and CloudFront distribution units of every static frontend in an environment, with the same plan-then-confirm flow.",
+            object(
+                apply_props(
+                    json!({"region": {"type": "string"}, "environment": {"type": "string", "description": "Default: dev.", "default": "dev"}}),
+                ),
+                &[],
+            ),
+        ),
+        Definition {
+            name: "generate_terraform_modules",
+            title: "Write the OpenTofu modules and the live tree",
+            description: "Writes infra/modules (the OpenTofu modules) and the Terragrunt live tree rendered from platform.toml under outputPath in the workspace. Writes a starter platform.toml first when the workspace has none. Files that would not change are left alone.",
+            input: object(
+                json!({"outputPath": {"type": "string", "default": ".", "description": "A folder in the workspace."}}),
+                &[],
+            ),
+            output: files_output(),
+            write: true,
+            read_only: false,
+            destructive: false,
+            idempotent: true,
+            open_world: false,
+        },
+        Definition {
+            name: "setup_backstage_integration",
+            title: "Write the Backstage catalog and templates",
+            description: "Writes catalog-info.yaml (the platform as Backstage entities), the software templates, the app-config snippet and openapi.json under projectPath, then validates the catalog with Backstage's schemas and references.",
+            input: object(json!({"projectPath": {"type": "string", "default": "."}}), &[]),
+            output: files_output(),
+            write: true,
+            read_only: false,
+            destructive: false,
+            idempotent: true,
+            open_world: false,
+        },
+        Definition {
+            name: "generate_software_templates",
+            title: "Write the service templates",
+            description: "Writes or refreshes the Cookiecutter service templates (templates/rust-microservice, templates/static-frontend) and their Backstage software templates.",
+            input: object(
+                json!({"templateTypes": {"type": "array", "items": {"enum": ["microservice", "frontend"]}, "default": ["microservice", "frontend"]}}),
+                &[],
+            ),
+            output: files_output(),
+            write: true,
+            read_only: false,
+            destructive: false,
+            idempotent: true,
+            open_world: false,
+        },
+        Definition {
+            name: "setup_ci_cd_pipelines",
+            title: "Write the GitHub workflows",
+            description: "Writes the GitHub Actions workflows rendered from platform.toml (backend CI and deploy, frontends, infrastructure, docs, one per scaffolded service) under projectPath, then lints them with actionlint when it is installed.",
+            input: object(json!({"projectPath": {"type": "string", "default": "."}}), &[]),
+            output: files_output(),
+            write: true,
+            read_only: false,
+            destructive: false,
+            idempotent: true,
+            open_world: false,
+        },
+        Definition {
+            name: "configure_techdocs",
+            title: "Configure and publish TechDocs",
+            description: "Writes mkdocs.yml and the Backstage app-config snippet with the given TechDocs bucket. With publish: true, uploads the built site (site/, from `mkdocs build`) to the bucket in the layout Backstage reads.",
+            input: object(
+                json!({"s3Bucket": {"type": "string"}, "region": {"type": "string"}, "publish": {"type": "boolean", "default": false}, "entity": {"type": "string", "description": "KIND/NAME the docs belong to (default: system/<project>)."}}),
+                &["s3Bucket"],
+            ),
+            output: files_output(),
+            write: true,
+            read_only: false,
+            destructive: false,
+            idempotent: true,
+            open_world: true,
+        },
+        Definition {
+            name: "create_ecr_repositories",
+            title: "Create the ECR repositories",
+            description: "Creates any missing ECR repository (scan on push, immutable tags, lifecycle policy) and fixes drifted settings; `billpayctl ecr ensure`. Running it twice changes nothing.",
+            input: object(
+                json!({"region": {"type": "string"}, "names": {"type": "array", "items": {"type": "string"}, "description": "Default: the repositories in platform.toml."}}),
+                &["region"],
+            ),
+            output: out(
+                json!({"repositories": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "outcome": {"type": "string"}}}}}),
+            ),
+            write: true,
+            read_only: false,
+            destructive: false,
+            idempotent: true,
+            open_world: true,
+        },
+        Definition {
+            name: "deploy_application",
+            title: "Deploy an application",
+            description: "Deploys a frontend (sync its build to S3, invalidate CloudFront) or a backend (apply the environment's overlay with the image tag to the cluster and wait for the rollout). Without confirmationToken it returns the plan and a token; with it, applies that plan.",
+            input: object(
+                json!({
+                    "app-name": {"type": "string"}, "app-type": {"enum": ["backend", "frontend"]},
+                    "environment": {"type": "string", "description": ENV},
+                    "imageTag": {"type": "string", "description": "Backend: the image tag (the git SHA)."},
+                    "buildDir": {"type": "string", "default": "web/dist", "description": "Frontend: the built files, in the workspace."},
+                    "confirmationToken": {"type": "string", "description": TOKEN}
+                }),
+                &["app-name", "app-type", "environment"],
+            ),
+            output: out(
+                json!({"plan": {"type": "object"}, "confirmationToken": {"type": "string"}, "applied": {"type": "boolean"}, "log": {"type": "array"}}),
+            ),
+            write: true,
+            read_only: false,
+            destructive: true,
+            idempotent: false,
+            open_world: true,
+        },
+    ]
+}
+
+fn str_arg<'a>(args: &'a Value, key: &str) -> Result<Option<&'a str>, ToolError> {
+    match &args[key] {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.as_str())),
+        other => Err(ToolError(format!("`{key}` must be a string, not {other}"))),
+    }
+}
+
+fn required<'a>(args: &'a Value, key: &str) -> Result<&'a str, ToolError> {
+    str_arg(args, key)?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ToolError(format!("`{key}` is required")))
+}
+
+fn check_args(args: &Value, def: &Definition) -> Result<(), ToolError> {
+    let allowed = def.input["properties"].as_object().cloned().unwrap_or_default();
+    for k in args.as_object().into_iter().flatten().map(|(k, _)| k) {
+        if !allowed.contains_key(k) {
+            let names: Vec<&String> = allowed.keys().collect();
+            return Err(ToolError(format!(
+                "unknown argument `{k}` (this tool takes: {names:?})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs a tool.
+pub fn call(server: &McpServer, name: &str, args: &Value) -> ToolResult {
+    let defs = definitions(server.allow_write());
+    let def = defs
+        .iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| ToolError(format!("no tool `{name}`")))?;
+    check_args(args, def)?;
+    let result = match name {
+        "describe_platform" => describe(server),
+        "estimate_cost" => estimate(server, args),
+        "validate_platform" => validate(server),
+        "setup_complete_infrastructure" => infra(server, name, args, None),
+        "deploy_eks_cluster" => infra(server, name, args, Some(Scope::Cluster)),
+        "setup_frontend_infrastructure" => infra(server, name, args, Some(Scope::Frontends)),
+        "generate_terraform_modules" => generate_terraform(server, args),
+        "setup_backstage_integration" => backstage(server, args),
+        "generate_software_templates" => software_templates(server, args),
+        "setup_ci_cd_pipelines" => pipelines(server, args),
+        "configure_techdocs" => techdocs(server, args),
+        "create_ecr_repositories" => ecr(server, args),
+        "deploy_application" => deploy(server, args),
+        _ => Err(ToolError(format!("no tool `{name}`"))),
+    };
+    if def.write || args["apply"] == json!(true) {
+        let (outcome, summary) = match &result {
+            Ok((_, text)) => ("ok", text.lines().next().unwrap_or_default().to_owned()),
+            Err(e) => ("error", e.0.clone()),
+        };
+        server.audit(name, args, outcome, &summary);
+    }
+    result
+}
+
+fn load(server: &McpServer) -> Result<(manifest::Manifest, Prices), ToolError> {
+    let path = server.workspace().join("platform.toml");
+    if !path.is_file() {
+        return Err(ToolError(format!(
+            "the workspace {} has no platform.toml: generate_terraform_modules writes a starter one (with --allow-write)",
+            server.workspace().display()
+        )));
+    }
+    let prices = Prices::us_east_1();
+    let m = manifest::load(&path, &prices).map_err(|e| ToolError(format!("platform.toml is not valid: {e}")))?;
+    Ok((m, prices))
+}
+
+fn describe(server: &McpServer) -> ToolResult {
+    let (m, _) = load(server)?;
+    let envs: Vec<Value> = m
+        .env_names()
+        .iter()
+        .filter_map(|n| {
+            let e = m.env(n)?;
+            Some(json!({
+                "name": n, "account_id": e.account_id.get_ref(), "region": m.region_of(n), "domain": e.domain,
+                "nodes": {"instance_type": e.nodes.instance_type.get_ref(), "min": e.nodes.min.get_ref(), "max": e.nodes.max},
+                "database": {"instance_class": e.database.instance_class.get_ref(), "multi_az": e.database.multi_az},
+            }))
+        })
+        .collect();
+    let services: Vec<Value> = m
+        .services
+        .iter()
+        .map(|s| {
+            let s = s.get_ref();
+            json!({"name": s.name.get_ref(), "port": s.port, "replicas": s.replicas, "path": s.path, "subdomain": s.subdomain})
+        })
+        .collect();
+    let frontends: Vec<Value> = m
+        .frontends
+        .iter()
+        .map(|f| {
+            let f = f.get_ref();
+            json!({"name": f.name.get_ref(), "bucket": f.bucket.get_ref(), "subdomain": f.subdomain, "path": f.path})
+        })
+        .collect();
+    let text = format!(
+        "{}: {} environments ({}), {} services, {} frontends",
+        m.project.name,
+        envs.len(),
+        m.env_names().join(", "),
+        services.len(),
+        frontends.len()
+    );
+    let project = json!({"name": m.project.name, "cluster_name": m.project.cluster_name, "owner": m.project.owner,
+        "github_repository": m.project.github_repository, "repositories": m.project.repositories.iter().map(|r| r.get_ref()).collect::<Vec<_>>()});
+    Ok((
+        json!({"project": project, "environments": envs, "services": services, "frontends": frontends}),
+        text,
+    ))
+}
+
+fn known_env(m: &manifest::Manifest, env: &str) -> Result<(), ToolError> {
+    if m.env(env).is_none() {
+        return Err(ToolError(format!(
+            "no environment `{env}` in platform.toml (it has: {})",
+            m.env_names().join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn estimate(server: &McpServer, args: &Value) -> ToolResult {
+    let (m, prices) = load(server)?;
+    let env = required(args, "environment")?;
+    known_env(&m, env)?;
+    let e = cost::estimate(&m, env, &prices).ok_or_else(|| ToolError(format!("no environment `{env}`")))?;
+    let structured: Value = serde_json::from_str(&cost::render(&e, "json")?)?;
+    Ok((structured, cost::render(&e, "table")?))
+}
+
+fn all_rendered(m: &manifest::Manifest) -> Result<Vec<RenderedFile>, ToolError> {
+    Ok(live::render(m, &[])?)
+}
+
+fn validate(server: &McpServer) -> ToolResult {
+    let (m, _) = load(server)?;
+    let files = all_rendered(&m)?;
+    let drift = live::check(server.workspace(), &files);
+    let catalog_file = server.workspace().join("catalog-info.yaml");
+    let report = billpay_platform::backstage::validate(&[catalog_file]);
+    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    let ok = drift.is_empty() && problems.is_empty();
+    let text = if ok {
+        format!(
+            "the workspace matches platform.toml ({} files) and the catalog is valid ({} entities)",
+            files.len(),
+            report.entities.len()
+        )
+    } else {
+        let mut lines = vec!["problems found:".to_owned()];
+        lines.extend(drift.iter().cloned());
+        lines.extend(problems.iter().cloned());
+        lines.push("fix: generate_terraform_modules / setup_backstage_integration re-render; catalog problems name the file and entity".into());
+        lines.join("\n")
+    };
+    Ok((
+        json!({"ok": ok, "drift": drift, "catalog": {"entities": report.entities.len(), "problems": problems}}),
+        text,
+    ))
+}
+
+enum Scope {
+    Cluster,
+    Frontends,
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false)
+}
+
+fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>) -> ToolResult {
+    let (m, prices) = load(server)?;
+    let env = str_arg(args, "environment")?.unwrap_or("dev").to_owned();
+    known_env(&m, &env)?;
+    if let Some(region) = str_arg(args, "region")?
+        && region != m.region_of(&env)
+    {
+        return Err(ToolError(format!(
+            "environment `{env}` is in {}, not {region}: change its region in platform.toml first",
+            m.region_of(&env)
+        )));
+    }
+    if let Some(Scope::Cluster) = scope {
+        let name = required(args, "cluster-name")?;
+        if name != m.project.cluster_name {
+            return Err(ToolError(format!(
+                "platform.toml names the cluster `{}`, not `{name}`",
+                m.project.cluster_name
+            )));
+        }
+    }
+    let all = live::units(&m, &env).unwrap_or_default();
+    let wanted: Vec<&live::Unit> = match scope {
+        None => all.iter().filter(|u| !u.excluded).collect(),
+        Some(Scope::Cluster) => {
+            // The cluster and everything it depends on, in apply order.
+            let mut names = vec!["eks".to_owned()];
+            let mut i = 0;
+            while i < names.len() {
+                if let Some(u) = all.iter().find(|u| u.name == names[i]) {
+                    for d in &u.dependencies {
+                        let n = d.path.trim_start_matches("../").to_owned();
+                        if !names.contains(&n) {
+                            names.push(n);
+                        }
+                    }
+                }
+                i += 1;
+            }
+            all.iter().filter(|u| names.contains(&u.name)).collect()
+        }
+        Some(Scope::Frontends) => {
+            let fronts: Vec<&str> = m
+                .frontends
+                .iter()
+                .map(|f| f.get_ref().name.get_ref().as_str())
+                .collect();
+            all.iter().filter(|u| fronts.contains(&u.name.as_str())).collect()
+        }
+    };
+    if wanted.is_empty() {
+        return Err(ToolError(format!("environment `{env}` has no such units")));
+    }
+    let ours = [
+        format!("infra/live/{env}/"),
+        format!("infra/bootstrap/{env}/"),
+        "infra/live/root.hcl".to_owned(),
+    ];
+    let drift: Vec<String> = live::check(server.workspace(), &all_rendered(&m)?)
+        .into_iter()
+        .filter(|d| ours.iter().any(|p| d.contains(p.as_str())))
+        .collect();
+    let estimate = cost::estimate(&m, &env, &prices).ok_or_else(|| ToolError(format!("no environment `{env}`")))?;
+    let cents = serde_json::from_str::<Value>(&cost::render(&estimate, "json")?)?["total_monthly_usd_cents"]
+        .as_u64()
+        .unwrap_or_default();
+    let total = json!(format!("{}.{:02}", cents / 100, cents % 100));
+    let units: Vec<Value> = wanted
+        .iter()
+        .map(|u| json!({"name": u.name, "module": u.module, "resources": u.resources}))
+        .collect();
+    let dir = format!("infra/live/{env}");
+    let commands: Vec<String> = match scope {
+        None => vec![format!(
+            "terragrunt run --all apply --non-interactive --working-dir {dir}"
+        )],
+        _ => wanted
+            .iter()
+            .map(|u| format!("terragrunt apply --non-interactive --working-dir {dir}/{}", u.name))
+            .collect(),
+    };
+    let plan =
+        json!({"environment": env, "units": units, "monthlyCostUsd": total, "drift": drift, "commands": commands});
+    let apply = args["apply"] == json!(true);
+    let summary = format!(
+        "{} units in {env} ({}), about ${} a month{}",
+        units.len(),
+        wanted.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", "),
+        total.as_str().unwrap_or("?"),
+        if drift.is_empty() {
+            String::new()
+        } else {
+            format!("; {} rendered files differ from the manifest", drift.len())
+        }
+    );
+    if !apply {
+        let token = server.token(tool, &plan);
+        let mut structured = plan.clone();
+        structured["confirmationToken"] = json!(token);
+        structured["applied"] = json!(false);
+        return Ok((
+            structured,
+            format!(
+                "{summary}\nplan only. To apply: call {tool} again with apply: true and confirmationToken (valid 15 minutes), on a server started with --allow-write."
+            ),
+        ));
+    }
+    if !server.allow_write() {
+        return Err(ToolError(format!(
+            "applying needs writes: restart the server with --allow-write, then call {tool} with apply: true and the confirmationToken of a fresh plan"
+        )));
+    }
+    let token = required(args, "confirmationToken").map_err(|_| {
+        ToolError(format!(
+            "apply needs the confirmationToken of a plan: call {tool} without apply first"
+        ))
+    })?;
+    server.verify(tool, &plan, token)?;
+    if !drift.is_empty() {
+        return Err(ToolError(format!(
+            "the rendered tree differs from platform.toml ({}): run generate_terraform_modules first",
+            drift.join(", ")
+        )));
+    }
+    let mut structured = plan.clone();
+    if !(on_path("terragrunt") && on_path("tofu")) {
+        structured["applied"] = json!(false);
+        return Ok((
+            structured,
+            format!(
+                "{summary}\nTerragrunt and OpenTofu are not installed where this server runs, so nothing was applied. Run, from the workspace:\n{}",
+                commands.join("\n")
+            ),
+        ));
+    }
+    let mut log = String::new();
+    for c in &commands {
+        let parts: Vec<&str> = c.split_whitespace().collect();
+        let out = std::process::Command::new(parts[0])
+            .args(&parts[1..])
+            .current_dir(server.workspace())
+            .output()?;
+        log.push_str(&String::from_utf8_lossy(&out.stdout));
+        log.push_str(&String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            return Err(ToolError(format!("`{c}` failed:\n{}", tail(&log))));
+        }
+    }
+    structured["applied"] = json!(true);
+    structured["log"] = json!(tail(&log));
+    Ok((structured, format!("{summary}\napplied:\n{}", tail(&log))))
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Writes `files` under `root` (in the workspace), refusing any that would land outside it.
+fn write_files(server: &McpServer, root: &Path, files: &[RenderedFile]) -> Result<(Vec<String>, usize), ToolError> {
+    for f in files {
+        server.check_inside(&root.join(&f.path))?;
+    }
+    let written = live::write(root, files)?;
+    let rel = |p: &Path| {
+        root.join(p)
+            .strip_prefix(server.workspace())
+            .map(|r| r.display().to_string())
+            .unwrap_or_else(|_| p.display().to_string())
+    };
+    Ok((written.iter().map(|p| rel(p)).collect(), files.len() - written.len()))
+}
+
+fn embedded(dir: &Dir<'_>, prefix: &Path, out: &mut Vec<RenderedFile>) {
+    for f in dir.files() {
+        if let Some(text) = f.contents_utf8() {
+            out.push(RenderedFile {
+                path: prefix.join(f.path()),
+                contents: text.to_owned(),
+            });
+        }
+    }
+    for d in dir.dirs() {
+        embedded(d, prefix, out);
+    }
+}
+
+fn files_result(written: Vec<String>, unchanged: usize, checks: Value, what: &str) -> ToolResult {
+    let text = format!("{what}: {} files written, {unchanged} unchanged", written.len());
+    Ok((
+        json!({"written": written, "unchanged": unchanged, "checks": checks}),
+        text,
+    ))
+}
+
+fn generate_terraform(server: &McpServer, args: &Value) -> ToolResult {
+    let root = server.resolve(str_arg(args, "outputPath")?.unwrap_or("."))?;
+    let manifest_path = server.workspace().join("platform.toml");
+    let mut starter = false;
+    if !manifest_path.exists() {
+        server.check_inside(&manifest_path)?;
+        std::fs::write(&manifest_path, STARTER_MANIFEST)?;
+        starter = true;
+    }
+    let (m, _) = load(server)?;
+    let mut files = Vec::new();
+    embedded(&MODULES, Path::new("infra/modules"), &mut files);
+    files.extend(
+        live::render(&m, &[])?
+            .into_iter()
+            .filter(|f| f.path.starts_with("infra")),
+    );
+    let (mut written, unchanged) = write_files(server, &root, &files)?;
+    if starter {
+        written.insert(
+            0,
+            "platform.toml (starter: edit the accounts, regions and names)".into(),
+        );
+    }
+    files_result(
+        written,
+        unchanged,
+        json!({}),
+        "OpenTofu modules and Terragrunt live tree",
+    )
+}
+
+fn backstage(server: &McpServer, args: &Value) -> ToolResult {
+    let root = server.resolve(str_arg(args, "projectPath")?.unwrap_or("."))?;
+    let (m, _) = load(server)?;
+    let mut files = vec![catalog::render(&m)?];
+    files.extend(catalog::render_backstage(&m)?);
+    files.push(RenderedFile {
+        path: PathBuf::from("openapi.json"),
+        contents: OPENAPI.to_owned(),
+    });
+    let (written, unchanged) = write_files(server, &root, &files)?;
+    let report = billpay_platform::backstage::validate(&[root.join("catalog-info.yaml")]);
+    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    if !problems.is_empty() {
+        return Err(ToolError(format!(
+            "wrote the catalog, but it does not validate:\n{}",
+            problems.join("\n")
+        )));
+    }
+    files_result(
+        written,
+        unchanged,
+        json!({"catalog": {"entities": report.entities.len(), "files": report.files.len(), "problems": 0}}),
+        "Backstage catalog, software templates and app-config",
+    )
+}
+
+fn software_templates(server: &McpServer, args: &Value) -> ToolResult {
+    let (m, _) = load(server)?;
+    let kinds: Vec<String> = match &args["templateTypes"] {
+        Value::Null => vec!["microservice".into(), "frontend".into()],
+        Value::Array(a) => a.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect(),
+        other => return Err(ToolError(format!("`templateTypes` must be a list, not {other}"))),
+    };
+    let mut files = Vec::new();
+    for k in &kinds {
+        let name = match k.as_str() {
+            "microservice" => "rust-microservice",
+            "frontend" => "static-frontend",
+            other => {
+                return Err(ToolError(format!(
+                    "unknown template type `{other}` (choose microservice or frontend)"
+                )));
+            }
+        };
+        let dir = TEMPLATES
+            .get_dir(name)
+            .ok_or_else(|| ToolError(format!("template {name} is missing from this build")))?;
+        embedded(dir, Path::new("templates"), &mut files);
+        files.extend(
+            catalog::render_backstage(&m)?
+                .into_iter()
+                .filter(|f| f.path.starts_with(format!("backstage/templates/{name}"))),
+        );
+    }
+    let (written, unchanged) = write_files(server, server.workspace(), &files)?;
+    files_result(
+        written,
+        unchanged,
+        json!({}),
+        "service templates and Backstage software templates",
+    )
+}
+
+fn actionlint() -> Option<String> {
+    std::env::var("BILLPAY_ACTIONLINT")
+        .ok()
+        .or_else(|| on_path("actionlint").then(|| "actionlint".to_owned()))
+}
+
+fn pipelines(server: &McpServer, args: &Value) -> ToolResult {
+    let root = server.resolve(str_arg(args, "projectPath")?.unwrap_or("."))?;
+    let (m, _) = load(server)?;
+    let files = workflows::render_all(&m)?;
+    let (written, unchanged) = write_files(server, &root, &files)?;
+    let lint = match actionlint() {
+        None => json!({"actionlint": "not installed: install it to lint the workflows"}),
+        Some(bin) => {
+            let out = std::process::Command::new(bin)
+                .arg("-no-color")
+                .args(files.iter().map(|f| root.join(&f.path)))
+                .current_dir(&root)
+                .output()?;
+            if !out.status.success() {
+                return Err(ToolError(format!(
+                    "wrote the workflows, but actionlint reports:\n{}",
+                    String::from_utf8_lossy(&out.stdout)
+                )));
+            }
+            json!({"actionlint": "passed"})
+        }
+    };
+    files_result(written, unchanged, lint, "GitHub workflows")
+}
+
+fn techdocs(server: &McpServer, args: &Value) -> ToolResult {
+    let (mut m, _) = load(server)?;
+    let bucket = required(args, "s3Bucket")?.to_owned();
+    if !(3..=63).contains(&bucket.len())
+        || !bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        return Err(ToolError(format!("`{bucket}` is not a valid S3 bucket name")));
+    }
+    m.project.techdocs_bucket = bucket.clone();
+    let mut files = vec![catalog::render_mkdocs(&m)?];
+    files.extend(
+        catalog::render_backstage(&m)?
+            .into_iter()
+            .filter(|f| f.path.ends_with("app-config.billpay.yaml")),
+    );
+    let (written, unchanged) = write_files(server, server.workspace(), &files)?;
+    let mut checks = json!({"bucket": bucket});
+    if args["publish"] == json!(true) {
+        let site = server.resolve("site")?;
+        let entity = str_arg(args, "entity")?
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("system/{}", m.project.name));
+        let entity = billpay_aws::techdocs::EntityName::parse(&entity)?;
+        let region = str_arg(args, "region")?.map(str::to_owned).unwrap_or_else(|| {
+            m.region_of(&m.env_names().first().cloned().unwrap_or_default())
+                .to_owned()
+        });
+        let rt = tokio::runtime::Runtime::new()?;
+        let done = rt.block_on(async {
+            let aws = billpay_aws::Aws::from_env(&region).await;
+            aws.publish_techdocs(&site, &bucket, &entity).await
+        })?;
+        checks["published"] =
+            json!({"prefix": entity.prefix(), "uploaded": done.uploaded.len(), "deleted": done.deleted.len()});
+    }
+    files_result(written, unchanged, checks, "TechDocs configuration")
+}
+
+fn ecr(server: &McpServer, args: &Value) -> ToolResult {
+    let (m, _) = load(server)?;
+    let region = required(args, "region")?.to_owned();
+    let names: Vec<String> = match &args["names"] {
+        Value::Null => m.project.repositories.iter().map(|r| r.get_ref().clone()).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ToolError("`names` must be strings".into()))
+            })
+            .collect::<Result<_, _>>()?,
+        other => return Err(ToolError(format!("`names` must be a list, not {other}"))),
+    };
+    for n in &names {
+        billpay_platform::scaffold::check_name(n)
+            .map_err(|_| ToolError(format!("`{n}` is not a valid repository name")))?;
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    let results = rt.block_on(async {
+        let aws = billpay_aws::Aws::from_env(&region).await;
+        let mut out = Vec::new();
+        for n in &names {
+            let outcome = match aws.ensure_repository(n).await? {
+                billpay_aws::ecr::Outcome::Created => "created".to_owned(),
+                billpay_aws::ecr::Outcome::Fixed(what) => format!("fixed: {}", what.join(", ")),
+                billpay_aws::ecr::Outcome::Unchanged => "unchanged".to_owned(),
+            };
+            out.push(json!({"name": n, "outcome": outcome}));
+        }
+        Ok::<_, billpay_aws::AwsError>(out)
+    })?;
+    let text = results
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["outcome"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok((json!({"repositories": results}), text))
+}
+
+fn deploy(server: &McpServer, args: &Value) -> ToolResult {
+    let (m, _) = load(server)?;
+    let app = required(args, "app-name")?.to_owned();
+    let kind = required(args, "app-type")?;
+    let env = required(args, "environment")?.to_owned();
+    known_env(&m, &env)?;
+    let token = str_arg(args, "confirmationToken")?;
+    let tool = "deploy_application";
+    match kind {
+        "frontend" => {
+            let front = m
+                .frontends
+                .iter()
+                .map(|f| f.get_ref())
+                .find(|f| f.name.get_ref() == &app)
+                .ok_or_else(|| ToolError(format!("no frontend `{app}` in platform.toml")))?;
+            let bucket = m.bucket(&env, front.bucket.get_ref());
+            let dir = server.resolve(str_arg(args, "buildDir")?.unwrap_or("web/dist"))?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let aws = rt.block_on(billpay_aws::Aws::from_env(m.region_of(&env)));
+            let (local, plan) = rt.block_on(aws.plan_frontend(&dir, &bucket))?;
+            let shown = json!({"app": app, "environment": env, "bucket": bucket, "upload": plan.upload, "delete": plan.delete, "unchanged": plan.unchanged, "invalidate": plan.invalidate});
+            let Some(token) = token else {
+                let t = server.token(tool, &shown);
+                return Ok((
+                    json!({"plan": shown, "confirmationToken": t, "applied": false}),
+                    format!(
+                        "{app} → s3://{bucket}: {} to upload, {} to delete, {} unchanged. Call again with confirmationToken to deploy.",
+                        plan.upload.len(),
+                        plan.delete.len(),
+                        plan.unchanged
+                    ),
+                ));
+            };
+            server.verify(tool, &shown, token)?;
+            let distribution = rt.block_on(aws.distribution_for(&app))?;
+            let invalidation = rt.block_on(aws.apply_frontend(&local, &plan, &bucket, &distribution))?;
+            Ok((
+                json!({"plan": shown, "applied": true, "log": [format!("invalidation: {}", invalidation.unwrap_or_else(|| "none".into()))]}),
+                format!(
+                    "deployed {app} to s3://{bucket} ({} uploaded, {} deleted)",
+                    plan.upload.len(),
+                    plan.delete.len()
+                ),
+            ))
+        }
+        "backend" => {
+            if !m.services.iter().any(|s| s.get_ref().name.get_ref() == &app) {
+                return Err(ToolError(format!("no service `{app}` in platform.toml")));
+            }
+            let tag = required(args, "imageTag")?;
+            if tag.len() > 128 || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) {
+                return Err(ToolError("`imageTag` must be an image tag, e.g. the git SHA".into()));
+            }
+            let overlay = server.resolve(&format!("deploy/k8s/overlays/{env}"))?;
+            let image = format!("{}/{app}", m.registry(&env));
+            let yaml = billpay_kube::build(&overlay, std::slice::from_ref(&image), tag)?;
+            let objects: Vec<_> = billpay_kube::parse(&yaml)?
+                .into_iter()
+                .filter(|o| {
+                    o.types.as_ref().is_some_and(|t| t.kind == "Namespace")
+                        || o.metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|l| l.get("app.kubernetes.io/name"))
+                            .is_some_and(|n| n == &app)
+                })
+                .collect();
+            let names: Vec<String> = objects
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{}/{}",
+                        o.types.as_ref().map_or("?", |t| t.kind.as_str()),
+                        o.metadata.name.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            let shown = json!({"app": app, "environment": env, "image": format!("{image}:{tag}"), "objects": names, "digest": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(yaml.as_bytes()))});
+            let Some(token) = token else {
+                let t = server.token(tool, &shown);
+                return Ok((
+                    json!({"plan": shown, "confirmationToken": t, "applied": false}),
+                    format!(
+                        "{app}:{tag} to {env}: {} objects. Call again with confirmationToken to apply.",
+                        names.len()
+                    ),
+                ));
+            };
+            server.verify(tool, &shown, token)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let log = rt.block_on(async {
+                let client = billpay_kube::client().await?;
+                let applied = billpay_kube::apply(&client, &objects).await?;
+                billpay_kube::wait_rollout(&client, "billpay", &app, std::time::Duration::from_secs(600)).await?;
+                Ok::<_, billpay_kube::KubeError>(applied)
+            })?;
+            Ok((
+                json!({"plan": shown, "applied": true, "log": log}),
+                format!("rolled out {app}:{tag} in {env}"),
+            ))
+        }
+        other => Err(ToolError(format!(
+            "`app-type` must be backend or frontend, not `{other}`"
+        ))),
+    }
+}
