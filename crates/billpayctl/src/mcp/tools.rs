@@ -211,7 +211,7 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
         Definition {
             name: "setup_ci_cd_pipelines",
             title: "Write the GitHub workflows",
-            description: "Writes the GitHub Actions workflows rendered from platform.toml (backend CI and deploy, frontends, infrastructure, docs, one per scaffolded service) under projectPath, then lints them with actionlint when it is installed.",
+            description: "Writes the GitHub Actions workflows rendered from platform.toml (backend CI and deploy, frontends, infrastructure, docs, one per scaffolded service) and the Kubernetes base and overlays they deploy, under projectPath, then lints the workflows with actionlint when it is installed.",
             input: object(json!({"projectPath": {"type": "string", "default": "."}}), &[]),
             output: files_output(),
             write: true,
@@ -329,7 +329,8 @@ pub fn call(server: &McpServer, name: &str, args: &Value) -> ToolResult {
         "deploy_application" => deploy(server, args),
         _ => Err(ToolError(format!("no tool `{name}`"))),
     };
-    if def.write || args["apply"] == json!(true) {
+    // Only a server that may write can change anything, so only it keeps an audit log.
+    if server.allow_write() && (def.write || args["apply"] == json!(true)) {
         let (outcome, summary) = match &result {
             Ok((_, text)) => ("ok", text.lines().next().unwrap_or_default().to_owned()),
             Err(e) => ("error", e.0.clone()),
@@ -759,7 +760,9 @@ fn pipelines(server: &McpServer, args: &Value) -> ToolResult {
     let root = server.resolve(str_arg(args, "projectPath")?.unwrap_or("."))?;
     let (m, _) = load(server)?;
     let files = workflows::render_all(&m)?;
-    let (written, unchanged) = write_files(server, &root, &files)?;
+    let mut all = files.clone();
+    all.extend(billpay_platform::k8s::render_all(&m)?);
+    let (written, unchanged) = write_files(server, &root, &all)?;
     let lint = match actionlint() {
         None => json!({"actionlint": "not installed: install it to lint the workflows"}),
         Some(bin) => {
@@ -777,7 +780,7 @@ fn pipelines(server: &McpServer, args: &Value) -> ToolResult {
             json!({"actionlint": "passed"})
         }
     };
-    files_result(written, unchanged, lint, "GitHub workflows")
+    files_result(written, unchanged, lint, "GitHub workflows and Kubernetes manifests")
 }
 
 fn techdocs(server: &McpServer, args: &Value) -> ToolResult {
