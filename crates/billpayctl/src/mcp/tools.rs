@@ -438,15 +438,28 @@ fn validate(server: &McpServer) -> ToolResult {
         )
     } else {
         let mut lines = vec!["problems found:".to_owned()];
-        lines.extend(drift.iter().cloned());
+        lines.extend(drift.iter().map(|d| format!("{d} (run {} to render it)", writer_of(d))));
         lines.extend(problems.iter().cloned());
-        lines.push("fix: generate_terraform_modules / setup_backstage_integration re-render; catalog problems name the file and entity".into());
         lines.join("\n")
     };
     Ok((
         json!({"ok": ok, "drift": drift, "catalog": {"entities": report.entities.len(), "problems": problems}}),
         text,
     ))
+}
+
+/// The tool that renders a drifted file.
+fn writer_of(drift: &str) -> &'static str {
+    let path = drift.split_once(": ").map_or(drift, |(_, p)| p);
+    if path.starts_with("infra/") {
+        "generate_terraform_modules"
+    } else if path.starts_with(".github/") || path.starts_with("deploy/") {
+        "setup_ci_cd_pipelines"
+    } else if path == "mkdocs.yml" {
+        "configure_techdocs"
+    } else {
+        "setup_backstage_integration"
+    }
 }
 
 enum Scope {
