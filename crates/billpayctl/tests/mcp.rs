@@ -484,9 +484,12 @@ fn http_status(port: u16, headers: &[(&str, &str)]) -> u16 {
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut req = format!(
-        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n",
+        "POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n",
         body.len()
     );
+    if !headers.iter().any(|(k, _)| *k == "host") {
+        req.push_str(&format!("host: 127.0.0.1:{port}\r\n"));
+    }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -535,6 +538,8 @@ fn http_transport_wants_the_token_and_an_allowed_origin() {
     let bad_origin = http_status(port, &[("authorization", &bearer), ("origin", "https://evil.example")]);
     let good_origin = http_status(port, &[("authorization", &bearer), ("origin", "http://localhost:3000")]);
     let no_origin = http_status(port, &[("authorization", &bearer)]);
+    // A Host that is not loopback (DNS rebinding) is refused as well.
+    let rebound = http_status(port, &[("authorization", &bearer), ("host", "evil.example")]);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(missing, 401);
@@ -542,6 +547,7 @@ fn http_transport_wants_the_token_and_an_allowed_origin() {
     assert_eq!(bad_origin, 403);
     assert_eq!(good_origin, 200);
     assert_eq!(no_origin, 200);
+    assert_eq!(rebound, 403);
 
     // Without a token the server refuses to start.
     let out = Command::new(env!("CARGO_BIN_EXE_billpayctl"))
