@@ -207,11 +207,17 @@ fn a_read_only_server_lists_and_runs_only_read_tools_in_both_revisions() {
 
 #[test]
 fn write_tools_build_a_platform_from_nothing_in_a_confined_workspace() {
+    for mode in MODES {
+        write_tools_from_nothing(mode);
+    }
+}
+
+fn write_tools_from_nothing(mode: &str) {
     let ws = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(outside.path(), ws.path().join("escape")).unwrap();
     let v = session(
-        "2026-07-28",
+        mode,
         ws.path(),
         true,
         json!([
@@ -227,7 +233,9 @@ fn write_tools_build_a_platform_from_nothing_in_a_confined_workspace() {
             {"tool": "generate_terraform_modules", "args": {"outputPath": "escape"}},
             {"tool": "setup_ci_cd_pipelines", "args": {"projectPath": "/etc"}},
             {"tool": "generate_software_templates", "args": {"templateTypes": ["go"]}},
-            {"tool": "configure_techdocs", "args": {"s3Bucket": "Not A Bucket"}}
+            {"tool": "configure_techdocs", "args": {"s3Bucket": "Not A Bucket"}},
+            {"tool": "deploy_application", "args": {"app-name": "billpay-backend", "app-type": "backend", "environment": "staging", "imageTag": "3f2a9c1"}},
+            {"tool": "deploy_application", "args": {"app-name": "billpay-backend", "app-type": "backend", "environment": "staging", "imageTag": "3f2a9c1", "confirmationToken": {"$tokenFrom": 13}}}
         ]),
         &[],
     );
@@ -281,7 +289,7 @@ fn write_tools_build_a_platform_from_nothing_in_a_confined_workspace() {
     // Every write is in the audit log, failures too.
     let audit = std::fs::read_to_string(ws.path().join(".billpay/mcp-audit.jsonl")).unwrap();
     let records: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(records.len(), 11, "{audit}");
+    assert_eq!(records.len(), 13, "{audit}");
     assert!(
         records
             .iter()
@@ -291,11 +299,17 @@ fn write_tools_build_a_platform_from_nothing_in_a_confined_workspace() {
 
 #[test]
 fn applying_needs_a_fresh_token_bound_to_the_plan() {
+    for mode in MODES {
+        apply_needs_token(mode);
+    }
+}
+
+fn apply_needs_token(mode: &str) {
     let ws = tempfile::tempdir().unwrap();
     std::fs::copy(repo().join("platform.toml"), ws.path().join("platform.toml")).unwrap();
     // A PATH without Terragrunt and OpenTofu: the apply says what to run instead.
     let v = session(
-        "legacy",
+        mode,
         ws.path(),
         true,
         json!([
@@ -343,11 +357,17 @@ fn applying_needs_a_fresh_token_bound_to_the_plan() {
 
 #[test]
 fn a_token_dies_with_its_plan() {
+    for mode in MODES {
+        token_dies(mode);
+    }
+}
+
+fn token_dies(mode: &str) {
     let ws = tempfile::tempdir().unwrap();
     std::fs::copy(repo().join("platform.toml"), ws.path().join("platform.toml")).unwrap();
     let manifest = ws.path().join("platform.toml");
     let v = session(
-        "2026-07-28",
+        mode,
         ws.path(),
         true,
         json!([
@@ -401,13 +421,19 @@ fn moto() -> Moto {
 
 #[test]
 fn aws_tools_run_against_the_emulator_and_deploys_wait_for_the_token() {
+    for mode in MODES {
+        aws_tools(mode);
+    }
+}
+
+fn aws_tools(mode: &str) {
     let m = moto();
     let setup = Command::new(tool("BILLPAY_MOTO_PYTHON"))
         .arg("-c")
         .arg(
             "import boto3, json, sys\nkw = dict(endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
              s3 = boto3.client('s3', **kw); cf = boto3.client('cloudfront', **kw)\n\
-             s3.create_bucket(Bucket='billpay-frontend-a')\n\
+             s3.create_bucket(Bucket='billpay-frontend-a'); s3.create_bucket(Bucket='billpay-techdocs')\n\
              cf.create_distribution(DistributionConfig={'CallerReference': 'x', 'Comment': 'billpay-frontend-a', 'Enabled': True,\n\
                'Origins': {'Quantity': 1, 'Items': [{'Id': 's3', 'DomainName': 'billpay-frontend-a.s3.amazonaws.com', 'S3OriginConfig': {'OriginAccessIdentity': ''}}]},\n\
                'DefaultCacheBehavior': {'TargetOriginId': 's3', 'ViewerProtocolPolicy': 'redirect-to-https', 'MinTTL': 0,\n\
@@ -434,8 +460,12 @@ fn aws_tools_run_against_the_emulator_and_deploys_wait_for_the_token() {
     with_token["confirmationToken"] = json!({"$tokenFrom": 2});
     let mut bogus = frontend.clone();
     bogus["confirmationToken"] = json!("1.00");
+    // A built TechDocs site, for configure_techdocs to publish.
+    std::fs::create_dir_all(ws.path().join("site")).unwrap();
+    std::fs::write(ws.path().join("site/index.html"), "<h1>BillPay</h1>").unwrap();
+    std::fs::write(ws.path().join("site/techdocs_metadata.json"), "{}").unwrap();
     let v = session(
-        "2026-07-28",
+        mode,
         ws.path(),
         true,
         json!([
@@ -445,7 +475,8 @@ fn aws_tools_run_against_the_emulator_and_deploys_wait_for_the_token() {
             {"tool": "deploy_application", "args": bogus},
             {"tool": "deploy_application", "args": with_token},
             {"tool": "deploy_application", "args": {"app-name": "nope", "app-type": "frontend", "environment": "dev"}},
-            {"tool": "create_ecr_repositories", "args": {"region": "us-east-1", "names": ["Bad Name"]}}
+            {"tool": "create_ecr_repositories", "args": {"region": "us-east-1", "names": ["Bad Name"]}},
+            {"tool": "configure_techdocs", "args": {"s3Bucket": "billpay-techdocs", "region": "us-east-1", "publish": true}}
         ]),
         &aws,
     );
@@ -461,6 +492,9 @@ fn aws_tools_run_against_the_emulator_and_deploys_wait_for_the_token() {
     assert_eq!(done["applied"], true, "{done}");
     err(&v, 5, "no frontend `nope` in platform.toml");
     err(&v, 6, "`Bad Name` is not a valid repository name");
+    let published = &ok(&v, 7)["structured"]["checks"]["published"];
+    assert_eq!(published["prefix"], "default/system/billpay/");
+    assert_eq!(published["uploaded"], 2);
     // The bucket holds what the plan said, and nothing was uploaded before the token came.
     let listed = Command::new(tool("BILLPAY_MOTO_PYTHON"))
         .arg("-c")
