@@ -86,7 +86,24 @@ pub fn parse(yaml: &str) -> Result<Vec<DynamicObject>, KubeError> {
     Ok(objects)
 }
 
-fn describe(o: &DynamicObject) -> String {
+/// The objects that belong to `services` (by their `app.kubernetes.io/name` label), and the
+/// namespace: what deploying only those services applies.
+pub fn only_services(objects: Vec<DynamicObject>, services: &[String]) -> Vec<DynamicObject> {
+    objects
+        .into_iter()
+        .filter(|o| {
+            o.types.as_ref().is_some_and(|t| t.kind == "Namespace")
+                || o.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("app.kubernetes.io/name"))
+                    .is_some_and(|n| services.contains(n))
+        })
+        .collect()
+}
+
+/// `Kind/name`, as the deploy commands print objects.
+pub fn describe(o: &DynamicObject) -> String {
     let kind = o.types.as_ref().map_or("?", |t| t.kind.as_str());
     format!("{kind}/{}", o.name_any())
 }

@@ -468,22 +468,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let images: Vec<String> = services.iter().map(|s| format!("{registry}/{s}")).collect();
             let yaml = billpay_kube::build(&overlay, &images, &image)?;
             // One service's deploy touches only its own objects (and the namespace).
-            let objects: Vec<_> = billpay_kube::parse(&yaml)?
-                .into_iter()
-                .filter(|o| {
-                    o.types.as_ref().is_some_and(|t| t.kind == "Namespace")
-                        || o.metadata
-                            .labels
-                            .as_ref()
-                            .and_then(|l| l.get("app.kubernetes.io/name"))
-                            .is_some_and(|n| services.contains(n))
-                })
-                .collect();
+            let objects = billpay_kube::only_services(billpay_kube::parse(&yaml)?, &services);
             if dry_run {
                 print!("{yaml}");
                 for o in &objects {
-                    let kind = o.types.as_ref().map_or("?", |t| t.kind.as_str());
-                    eprintln!("would apply {kind}/{}", o.metadata.name.as_deref().unwrap_or("?"));
+                    eprintln!("would apply {}", billpay_kube::describe(o));
                 }
                 eprintln!(
                     "dry run: {} objects for {env}, image tag {image}; nothing applied",

@@ -940,27 +940,8 @@ fn deploy(server: &McpServer, args: &Value) -> ToolResult {
             let overlay = server.resolve(&format!("deploy/k8s/overlays/{env}"))?;
             let image = format!("{}/{app}", m.registry(&env));
             let yaml = billpay_kube::build(&overlay, std::slice::from_ref(&image), tag)?;
-            let objects: Vec<_> = billpay_kube::parse(&yaml)?
-                .into_iter()
-                .filter(|o| {
-                    o.types.as_ref().is_some_and(|t| t.kind == "Namespace")
-                        || o.metadata
-                            .labels
-                            .as_ref()
-                            .and_then(|l| l.get("app.kubernetes.io/name"))
-                            .is_some_and(|n| n == &app)
-                })
-                .collect();
-            let names: Vec<String> = objects
-                .iter()
-                .map(|o| {
-                    format!(
-                        "{}/{}",
-                        o.types.as_ref().map_or("?", |t| t.kind.as_str()),
-                        o.metadata.name.as_deref().unwrap_or("?")
-                    )
-                })
-                .collect();
+            let objects = billpay_kube::only_services(billpay_kube::parse(&yaml)?, std::slice::from_ref(&app));
+            let names: Vec<String> = objects.iter().map(billpay_kube::describe).collect();
             let shown = json!({"app": app, "environment": env, "image": format!("{image}:{tag}"), "objects": names, "digest": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(yaml.as_bytes()))});
             let Some(token) = token else {
                 let t = server.token(tool, &shown);
