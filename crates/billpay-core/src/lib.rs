@@ -1,6 +1,7 @@
 //! BillPay's domain: money, identifiers, fees, and the rules that decide whether a payment or a
 //! refund is allowed. Nothing here does I/O; the store and the API call into it.
 
+pub mod barcode;
 pub mod bill;
 pub mod biller;
 pub mod error;
