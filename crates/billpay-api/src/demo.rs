@@ -26,6 +26,8 @@ pub struct DemoKey {
 }
 
 struct DemoBiller {
+    /// The location number in its invoices' barcodes.
+    gln: &'static str,
     id: &'static str,
     name: &'static str,
     category: &'static str,
@@ -75,6 +77,7 @@ pub fn web_flags() -> serde_json::Value {
 const BILLERS: &[DemoBiller] = &[
     DemoBiller {
         id: "blr_demo_energia",
+        gln: "7709998000018",
         name: "Energía del Valle",
         category: "electricity",
         currency: "COP",
@@ -91,6 +94,7 @@ const BILLERS: &[DemoBiller] = &[
     },
     DemoBiller {
         id: "blr_demo_acueducto",
+        gln: "7709998000025",
         name: "Acueducto de Bogotá",
         category: "water",
         currency: "COP",
@@ -106,6 +110,7 @@ const BILLERS: &[DemoBiller] = &[
     },
     DemoBiller {
         id: "blr_demo_gasnatural",
+        gln: "7709998000032",
         name: "Gas Natural Andino",
         category: "gas",
         currency: "COP",
@@ -118,6 +123,7 @@ const BILLERS: &[DemoBiller] = &[
     },
     DemoBiller {
         id: "blr_demo_telco",
+        gln: "7709998000049",
         name: "Andes Telecom",
         category: "telecom",
         currency: "USD",
@@ -133,6 +139,7 @@ const BILLERS: &[DemoBiller] = &[
     },
     DemoBiller {
         id: "blr_demo_predial",
+        gln: "7709998000056",
         name: "Secretaría de Hacienda — Impuesto Predial",
         category: "tax",
         currency: "COP",
@@ -228,6 +235,7 @@ pub async fn load(store: &Store) -> Result<DemoKeys, StoreError> {
                 currency: b.currency.to_owned(),
                 reference_pattern: b.pattern.to_owned(),
                 reference_hint: b.hint.to_owned(),
+                gln: Some(b.gln.to_owned()),
                 amount_rule: b.rule,
                 fee_fixed: b.fee.0,
                 fee_bps: b.fee.1,

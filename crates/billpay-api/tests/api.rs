@@ -686,3 +686,97 @@ both!(idempotency_keys_are_swept_after_retention, |app: TestApp| async move {
     assert_eq!(again.status, 201);
     assert!(again.headers.get("idempotent-replayed").is_none());
 });
+
+both!(
+    looks_bills_up_from_the_barcode_on_the_invoice,
+    |app: TestApp| async move {
+        // As printed under the bars, and as a scanner types it (FNC1 is ASCII 29, %1D).
+        let printed = "(415)7709998000018(8020)1002003001(3900)185500(96)20261215";
+        let found = app
+            .get(
+                &format!(
+                    "/v1/bills/lookup?barcode={}",
+                    printed.replace('(', "%28").replace(')', "%29")
+                ),
+                ANA,
+            )
+            .await
+            .ok(200);
+        assert_eq!(found["data"][0]["reference"], "1002003001");
+        assert_eq!(found["data"][0]["biller_id"], "blr_demo_energia");
+        let scanned = "415770999800001880201002003001%1D3900185500%1D9620261215";
+        let scanned_found = app
+            .get(&format!("/v1/bills/lookup?barcode={scanned}"), ANA)
+            .await
+            .ok(200);
+        assert_eq!(scanned_found["data"], found["data"], "both forms find the same bill");
+
+        // What is wrong is named: a bad check digit, an unknown biller, a reference its biller refuses.
+        let bad = app
+            .get(
+                "/v1/bills/lookup?barcode=%28415%297709998000013%288020%291002003001",
+                ANA,
+            )
+            .await
+            .problem(422, "invalid_barcode");
+        assert!(
+            bad["detail"]
+                .as_str()
+                .unwrap()
+                .contains("has check digit 3, but its digits give 8"),
+            "{bad}"
+        );
+        let unknown = app
+            .get(
+                "/v1/bills/lookup?barcode=%28415%290614141000029%288020%291002003001",
+                ANA,
+            )
+            .await
+            .problem(404, "biller_not_found");
+        assert!(
+            unknown["detail"].as_str().unwrap().contains("(415) 0614141000029"),
+            "{unknown}"
+        );
+        app.get("/v1/bills/lookup?barcode=%28415%297709998000018%288020%29ABC", ANA)
+            .await
+            .problem(422, "reference_invalid");
+        app.get("/v1/bills/lookup?barcode=x&biller_id=blr_demo_energia", ANA)
+            .await
+            .problem(400, "invalid_query");
+
+        // Billers carry their location number; it is checked, and unique.
+        let biller = app.get("/v1/billers/blr_demo_energia", ADMIN).await.ok(200);
+        assert_eq!(biller["gln"], "7709998000018");
+        let r = app
+            .raw(
+                Method::PATCH,
+                "/v1/billers/blr_demo_acueducto",
+                Some(ADMIN),
+                &[("content-type", "application/json")],
+                Some(json!({"gln": "7709998000013"}).to_string().into_bytes()),
+            )
+            .await;
+        let p = r.problem(422, "invalid_request");
+        assert!(
+            p["detail"].as_str().unwrap().starts_with("gln: (415) location number"),
+            "{p}"
+        );
+        let r = app
+            .raw(
+                Method::PATCH,
+                "/v1/billers/blr_demo_acueducto",
+                Some(ADMIN),
+                &[("content-type", "application/json")],
+                Some(json!({"gln": "7709998000018"}).to_string().into_bytes()),
+            )
+            .await;
+        let p = r.problem(409, "conflict");
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("7709998000018 is already another biller's"),
+            "{p}"
+        );
+    }
+);

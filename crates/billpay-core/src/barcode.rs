@@ -217,7 +217,10 @@ mod tests {
         assert_eq!(b.amount_units, Some(185_500));
         assert_eq!(b.due_date, Date::from_calendar_date(2026, Month::December, 15).ok());
         // Spaces, as people paste them, change nothing.
-        assert_eq!(parse(&format!(" (415) {GLN} (8020) 0012345678 (3900) 185500 (96) 20261215 ")).unwrap(), b);
+        assert_eq!(
+            parse(&format!(" (415) {GLN} (8020) 0012345678 (3900) 185500 (96) 20261215 ")).unwrap(),
+            b
+        );
     }
 
     #[test]
@@ -234,17 +237,41 @@ mod tests {
     fn names_what_is_wrong() {
         let cases = [
             ("", "the barcode is empty"),
-            ("(415)770999800001(8020)1", "(415) location number `770999800001` must be 13 digits"),
+            (
+                "(415)770999800001(8020)1",
+                "(415) location number `770999800001` must be 13 digits",
+            ),
             ("(8020)123", "the barcode has no (415) location number of the biller"),
             (&format!("(415){GLN}"), "the barcode has no (8020) payment reference"),
-            (&format!("(415){GLN}(8020)12-34"), "(8020) payment reference `12-34` must be 1 to 24 letters or digits"),
-            (&format!("(415){GLN}(8020)1(3900)12.50"), "(3900) amount `12.50` must be 1 to 14 digits"),
-            (&format!("(415){GLN}(8020)1(96)20261332"), "(96) due date `20261332` must be a date written YYYYMMDD"),
-            (&format!("(415){GLN}(8020)1(8020)2"), "application identifier (8020) appears twice"),
-            (&format!("(415){GLN}(8020)1(17)261231"), "application identifier (17) is not one an invoice carries"),
+            (
+                &format!("(415){GLN}(8020)12-34"),
+                "(8020) payment reference `12-34` must be 1 to 24 letters or digits",
+            ),
+            (
+                &format!("(415){GLN}(8020)1(3900)12.50"),
+                "(3900) amount `12.50` must be 1 to 14 digits",
+            ),
+            (
+                &format!("(415){GLN}(8020)1(96)20261332"),
+                "(96) due date `20261332` must be a date written YYYYMMDD",
+            ),
+            (
+                &format!("(415){GLN}(8020)1(8020)2"),
+                "application identifier (8020) appears twice",
+            ),
+            (
+                &format!("(415){GLN}(8020)1(17)261231"),
+                "application identifier (17) is not one an invoice carries",
+            ),
             ("415x", "(415) location number `x` must be 13 digits"),
-            ("99123", "expected an application identifier in parentheses at character 1"),
-            ("(415", "expected an application identifier in parentheses at character 1"),
+            (
+                "99123",
+                "expected an application identifier in parentheses at character 1",
+            ),
+            (
+                "(415",
+                "expected an application identifier in parentheses at character 1",
+            ),
         ];
         for (input, expected) in cases {
             let e = parse(input).unwrap_err().to_string();

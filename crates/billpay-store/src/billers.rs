@@ -11,7 +11,7 @@ use crate::idempotency::{self, Replay};
 use crate::ledger::{ensure_account, revenue_account};
 use crate::models::{Biller, FeeView};
 use crate::rows::{RowExt, parse_enum};
-use crate::{Page, Result, Store, StoreError};
+use crate::{Page, Result, Store, StoreError, is_unique_violation};
 
 /// A biller to create; the API has validated every field.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct NewBiller {
     pub currency: String,
     pub reference_pattern: String,
     pub reference_hint: String,
+    /// The GS1 location number on its invoices' barcodes.
+    pub gln: Option<String>,
     pub amount_rule: AmountRule,
     pub fee_fixed: i64,
     pub fee_bps: i64,
@@ -32,6 +34,7 @@ pub struct NewBiller {
 pub struct BillerPatch {
     pub name: Option<String>,
     pub reference_hint: Option<String>,
+    pub gln: Option<String>,
     pub amount_rule: Option<AmountRule>,
     pub fee_fixed: Option<i64>,
     pub fee_bps: Option<i64>,
@@ -47,6 +50,7 @@ pub(crate) fn biller_from_row(r: &AnyRow) -> Result<Biller> {
         currency: r.text("currency")?,
         reference_pattern: r.text("reference_pattern")?,
         reference_hint: r.text("reference_hint")?,
+        gln: r.opt_text("gln")?,
         amount_rule: parse_enum("amount_rule", r.text("amount_rule")?, AmountRule::parse)?,
         fee: FeeView {
             fixed: r.int("fee_fixed")?,
@@ -88,8 +92,8 @@ impl Store {
         ensure_account(&mut tx, &payable, "biller_payable", &biller_id, &new.currency).await?;
         sqlx::query(
             "INSERT INTO billers (id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
-             fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $12)",
+             fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at, gln) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $12, $13)",
         )
         .bind(&biller_id)
         .bind(&new.name)
@@ -103,8 +107,10 @@ impl Store {
         .bind(new.fee_payer.as_str())
         .bind(&payable)
         .bind(&now)
+        .bind(&new.gln)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| gln_taken(e, new.gln.as_deref()))?;
         let row = sqlx::query(COLUMNS_BY_ID).bind(&biller_id).fetch_one(&mut *tx).await?;
         let biller = biller_from_row(&row)?;
         idempotency::record(&mut tx, replay, &biller).await?;
@@ -123,6 +129,17 @@ impl Store {
             .ok_or(StoreError::NotFound(Kind::Biller))
     }
 
+    /// The biller whose invoices carry location number `gln`.
+    pub async fn get_biller_by_gln(&self, gln: &str) -> Result<Biller> {
+        const BY_GLN: &str = "SELECT id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
+             fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at, gln FROM billers WHERE gln = $1";
+        let row = sqlx::query(BY_GLN).bind(gln).fetch_optional(&self.pool).await?;
+        row.as_ref()
+            .map(biller_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound(Kind::Biller))
+    }
+
     pub async fn list_billers(
         &self,
         only: Option<&str>,
@@ -131,7 +148,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<Biller>> {
         const SQL: &str = "SELECT id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
-             fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at FROM billers \
+             fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at, gln FROM billers \
              WHERE ($1 IS NULL OR id = $1) AND ($2 IS NULL OR category = $2) AND ($3 IS NULL OR id < $3) \
              ORDER BY id DESC LIMIT $4";
         let rows = sqlx::query(SQL)
@@ -151,10 +168,11 @@ impl Store {
         let done = sqlx::query(
             "UPDATE billers SET name = COALESCE($2, name), reference_hint = COALESCE($3, reference_hint), \
              amount_rule = COALESCE($4, amount_rule), fee_fixed = COALESCE($5, fee_fixed), fee_bps = COALESCE($6, fee_bps), \
-             fee_payer = COALESCE($7, fee_payer), status = COALESCE($8, status), updated_at = $9 WHERE id = $1",
+             fee_payer = COALESCE($7, fee_payer), status = COALESCE($8, status), updated_at = $9, \
+             gln = COALESCE($10, gln) WHERE id = $1",
         )
         .bind(biller_id)
-        .bind(patch.name)
+        .bind(patch.name.clone())
         .bind(patch.reference_hint)
         .bind(patch.amount_rule.map(AmountRule::as_str))
         .bind(patch.fee_fixed)
@@ -162,8 +180,10 @@ impl Store {
         .bind(patch.fee_payer.map(FeePayer::as_str))
         .bind(patch.status.map(BillerStatus::as_str))
         .bind(billpay_core::time::now())
+        .bind(&patch.gln)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| gln_taken(e, patch.gln.as_deref()))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(Kind::Biller));
         }
@@ -174,4 +194,15 @@ impl Store {
 }
 
 const COLUMNS_BY_ID: &str = "SELECT id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
-     fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at FROM billers WHERE id = $1";
+     fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at, gln FROM billers WHERE id = $1";
+
+fn gln_taken(e: sqlx::Error, gln: Option<&str>) -> StoreError {
+    if is_unique_violation(&e, "billers") {
+        StoreError::Conflict(format!(
+            "location number {} is already another biller's",
+            gln.unwrap_or_default()
+        ))
+    } else {
+        StoreError::Db(e)
+    }
+}

@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0004_flags.sql"),
         sqlite: include_str!("../migrations/sqlite/0004_flags.sql"),
     },
+    Migration {
+        version: 5,
+        name: "biller_gln",
+        postgres: include_str!("../migrations/postgres/0005_biller_gln.sql"),
+        sqlite: include_str!("../migrations/sqlite/0005_biller_gln.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

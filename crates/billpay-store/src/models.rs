@@ -29,6 +29,9 @@ pub struct Biller {
     pub reference_pattern: String,
     /// What a person should type as the reference.
     pub reference_hint: String,
+    /// The biller's GS1 location number (GLN), printed as (415) in its invoices' barcodes.
+    #[schema(example = "7709998000018")]
+    pub gln: Option<String>,
     pub amount_rule: AmountRule,
     pub fee: FeeView,
     pub status: BillerStatus,

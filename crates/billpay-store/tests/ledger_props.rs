@@ -55,6 +55,7 @@ async fn setup(store: &Store) -> World {
                     currency: "COP".into(),
                     reference_pattern: "[0-9]+".into(),
                     reference_hint: "digits".into(),
+                    gln: None,
                     amount_rule: rule,
                     fee_fixed: 7,
                     fee_bps: bps,

@@ -77,8 +77,14 @@ pub struct BillQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LookupQuery {
-    pub biller_id: String,
-    pub reference: String,
+    /// With `reference`; or give `barcode` instead of both.
+    pub biller_id: Option<String>,
+    pub reference: Option<String>,
+    /// The GS1-128 barcode of a Colombian invoice, as printed under the bars
+    /// (`(415)…(8020)…(3900)…(96)…`) or as scanned (FNC1-separated). The biller comes from its
+    /// location number (415), the reference from (8020).
+    #[param(example = "(415)7709998000018(8020)4455667788(3900)185500(96)20261215")]
+    pub barcode: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -332,8 +338,8 @@ pub async fn list_bills(
     ))
 }
 
-/// Look bills up by biller and reference, as a customer does before paying. Newest first;
-/// cancelled bills are left out.
+/// Look bills up by biller and reference, or by the barcode printed on a Colombian invoice, as a
+/// customer does before paying. Newest first; cancelled bills are left out.
 #[utoipa::path(get, path = "/v1/bills/lookup", tag = "bills", params(LookupQuery),
     responses((status = 200, body = List<Bill>)), security(("bearer" = [])))]
 pub async fn lookup_bills(
@@ -341,22 +347,47 @@ pub async fn lookup_bills(
     who: Principal,
     ApiQuery(q): ApiQuery<LookupQuery>,
 ) -> Result<axum::Json<List<Bill>>, ApiError> {
-    path_id(Kind::Biller, &q.biller_id)?;
-    let biller = state.store.get_biller(&q.biller_id).await?;
+    let (biller, reference) = match (q.barcode, q.biller_id, q.reference) {
+        (Some(code), None, None) => {
+            let code = billpay_core::barcode::parse(&code)
+                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_barcode", e.to_string()))?;
+            let biller = match state.store.get_biller_by_gln(&code.gln).await {
+                Err(billpay_store::StoreError::NotFound(_)) => {
+                    return Err(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "biller_not_found",
+                        format!("no biller has location number (415) {}", code.gln),
+                    ));
+                }
+                other => other?,
+            };
+            (biller, code.reference)
+        }
+        (None, Some(biller_id), Some(reference)) => {
+            path_id(Kind::Biller, &biller_id)?;
+            (state.store.get_biller(&biller_id).await?, reference)
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "give biller_id and reference, or barcode alone",
+            ));
+        }
+    };
     let rule = billpay_core::biller::ReferenceRule::new(&biller.reference_pattern).map_err(ApiError::invalid)?;
-    if !rule.matches(&q.reference) {
+    if !rule.matches(&reference) {
         return Err(Rejection::ReferenceInvalid {
-            reference: q.reference,
+            reference,
             hint: biller.reference_hint,
         }
         .into());
     }
-    if who.biller().is_some_and(|b| b != q.biller_id) {
+    if who.biller().is_some_and(|b| b != biller.id) {
         return Err(ApiError::not_found("biller"));
     }
     let f = BillFilter {
-        biller_id: Some(q.biller_id),
-        reference: Some(q.reference),
+        biller_id: Some(biller.id),
+        reference: Some(reference),
         ..Default::default()
     };
     let page = state.store.list_bills(&f, None, 100).await?;
