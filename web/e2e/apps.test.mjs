@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ADMIN, api, axe, billerWithBill, launch, newCustomer, setRollout, startServer } from './harness.mjs';
+import { ADMIN, api, axe, billerWithBill, gln, launch, newCustomer, setRollout, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -97,6 +97,31 @@ test('app B: pay part of a bill in one step, then see the receipt', async () => 
   await p.getByRole('button', { name: 'Ver comprobante' }).click();
   const receipt = p.frameLocator('iframe[title="Comprobante de pago"]');
   await receipt.getByText(paid[0].confirmation_number).waitFor();
+  await p.context().close();
+});
+
+test('app B: pay from the barcode pasted off the invoice', async () => {
+  await setRollout(server.base, 100);
+  const customer = await newCustomer(server.base);
+  const location = gln(`7709998${String(Date.now()).slice(-5)}`);
+  await billerWithBill(server.base, '300003', location);
+  const p = await page();
+  assert.equal(await signIn(p, customer), '/b/');
+
+  await p.getByLabel('Código de barras de la factura').fill(`(415)${location}(8020)300003(3900)125000(96)20261215`);
+  await p.getByRole('button', { name: 'Buscar la factura' }).click();
+  await p.getByTestId('outstanding').waitFor();
+  await p.getByRole('button', { name: 'Pagar ahora' }).click();
+  await p.getByTestId('paid').waitFor();
+  const paid = await payments(customer.id);
+  assert.equal(paid.length, 1);
+  assert.equal(paid[0].amount, 12_500_000);
+
+  // A code with a wrong check digit is refused, saying which digit.
+  const broken = location.slice(0, 12) + String((Number(location[12]) + 1) % 10);
+  await p.getByLabel('Código de barras de la factura').fill(`(415)${broken}(8020)300003`);
+  await p.getByRole('button', { name: 'Buscar la factura' }).click();
+  await p.getByRole('alert').filter({ hasText: 'check digit' }).waitFor();
   await p.context().close();
 });
 

@@ -85,9 +85,10 @@ export async function newCustomer(base, name = 'Cliente de prueba') {
 }
 
 /** A biller that takes partial payments, with one open bill of COP 125.000 for `reference`. */
-export async function billerWithBill(base, reference) {
+export async function billerWithBill(base, reference, gln) {
   counter += 1;
   const b = await api(base, ADMIN, 'POST', '/v1/billers', {
+    ...(gln ? { gln } : {}),
     name: `Aguas de Prueba ${counter}`,
     category: 'water',
     currency: 'COP',
@@ -124,4 +125,10 @@ export async function axe(page) {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
     return r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) }));
   });
+}
+
+/** A GS1 location number (GLN): twelve digits and their check digit. */
+export function gln(first12) {
+  const sum = [...first12].reverse().reduce((acc, d, i) => acc + Number(d) * (i % 2 === 0 ? 3 : 1), 0);
+  return first12 + String((10 - (sum % 10)) % 10);
 }

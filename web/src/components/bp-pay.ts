@@ -67,13 +67,26 @@ export class BpPay extends BpElement {
     e.preventDefault();
     if (!this.biller) return;
     const reference = (this.renderRoot.querySelector('#reference') as HTMLInputElement).value.trim();
+    // A barcode pasted where the reference goes is read as a barcode.
+    if (looksLikeBarcode(reference)) return this.find(`barcode=${encodeURIComponent(reference)}`);
+    await this.find(`biller_id=${encodeURIComponent(this.biller.id)}&reference=${encodeURIComponent(reference)}`);
+  }
+
+  private async lookupBarcode(e: Event) {
+    e.preventDefault();
+    const code = (this.renderRoot.querySelector('#barcode') as HTMLInputElement).value.trim();
+    await this.find(`barcode=${encodeURIComponent(code)}`);
+  }
+
+  private async find(query: string) {
     this.error = '';
     this.done = null;
     try {
-      const list = await request<List<Bill>>(
-        `/v1/bills/lookup?biller_id=${encodeURIComponent(this.biller.id)}&reference=${encodeURIComponent(reference)}`,
-        this.apiKey,
-      );
+      const list = await request<List<Bill>>(`/v1/bills/lookup?${query}`, this.apiKey);
+      const first = list.data[0];
+      if (first && first.biller_id !== this.biller?.id) {
+        this.biller = this.billers.find((b) => b.id === first.biller_id) ?? this.biller;
+      }
       this.bills = list.data.filter((b) => b.status !== 'cancelled');
       this.bill = this.bills.find((b) => b.amount_outstanding > 0) ?? this.bills[0] ?? null;
       this.prepare(this.bill?.amount_outstanding ?? null);
@@ -190,7 +203,14 @@ export class BpPay extends BpElement {
 
   render() {
     const biller = this.biller;
-    return html`<section class="card" aria-labelledby="billers-title">
+    return html`<form class="card" id="barcode-form" @submit=${this.lookupBarcode} aria-labelledby="barcode-title">
+        <h2 id="barcode-title">${t('barcode.title')}</h2>
+        <label for="barcode">${t('barcode.label')}</label>
+        <input id="barcode" autocomplete="off" inputmode="text" required aria-describedby="barcode-hint" />
+        <p id="barcode-hint" class="muted">${t('barcode.hint')}</p>
+        <button type="submit" class="secondary">${t('barcode.submit')}</button>
+      </form>
+      <section class="card" aria-labelledby="billers-title">
         <h2 id="billers-title">${t('billers.title')}</h2>
         <label for="search">${t('billers.search')}</label>
         <input id="search" type="search" .value=${this.query} @input=${(e: Event) => (this.query = (e.target as HTMLInputElement).value)} />
@@ -207,7 +227,7 @@ export class BpPay extends BpElement {
         ${this.found().length === 0 ? html`<p class="muted">${t('billers.none')}</p>` : ''}
       </section>
       ${biller
-        ? html`<form class="card" @submit=${this.lookup} aria-labelledby="lookup-title">
+        ? html`<form class="card" id="lookup-form" @submit=${this.lookup} aria-labelledby="lookup-title">
             <h2 id="lookup-title">${t('lookup.title')}: ${biller.name}</h2>
             <label for="reference">${t('lookup.reference')}</label>
             <input id="reference" autocomplete="off" required aria-describedby="reference-hint" />
@@ -224,3 +244,9 @@ export class BpPay extends BpElement {
   }
 }
 customElements.define('bp-pay', BpPay);
+
+/** Whether `text` is an invoice barcode (GS1-128: it starts with the biller's (415) number). */
+export function looksLikeBarcode(text: string): boolean {
+  const t = text.replace(/\s/g, '');
+  return /^\(415\)\d/.test(t) || /^415\d{13}8020/.test(t);
+}

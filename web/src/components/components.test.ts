@@ -3,7 +3,7 @@ import { rolloutOf, rolloutRule } from './bp-flags-admin';
 import './bp-header';
 import './bp-pay';
 import type { BpHeader } from './bp-header';
-import type { BpPay } from './bp-pay';
+import { looksLikeBarcode, type BpPay } from './bp-pay';
 
 const biller = {
   id: 'blr_1',
@@ -68,13 +68,39 @@ async function payFlow(mode: 'review' | 'one-step') {
   (root.querySelector('button[data-biller="blr_1"]') as HTMLButtonElement).click();
   await settle(el);
   (root.querySelector('#reference') as HTMLInputElement).value = '123456';
-  root.querySelector('form')!.dispatchEvent(new Event('submit', { cancelable: true }));
+  root.querySelector('#lookup-form')!.dispatchEvent(new Event('submit', { cancelable: true }));
   await settle(el);
   return { el, root, calls };
 }
 
 describe('bp-pay', () => {
   beforeEach(() => localStorage.clear());
+
+  it('finds the bill and its biller from a pasted invoice barcode', async () => {
+    const calls = fakeApi();
+    const el = document.createElement('bp-pay') as BpPay;
+    el.apiKey = 'bpk_test';
+    document.body.append(el);
+    await settle(el);
+    const root = el.shadowRoot!;
+    const code = '(415)7709998000018(8020)123456(3900)125000(96)20261210';
+    (root.querySelector('#barcode') as HTMLInputElement).value = ` ${code} `;
+    root.querySelector('#barcode-form')!.dispatchEvent(new Event('submit', { cancelable: true }));
+    await settle(el);
+    const lookup = calls.find((c) => c.url.includes('/v1/bills/lookup'))!;
+    expect(lookup.url).toContain(`barcode=${encodeURIComponent(code)}`);
+    expect(root.querySelector('#lookup-title')?.textContent).toContain('Aguas de Prueba');
+    expect(root.textContent).toContain('123456');
+  });
+
+  it('reads a barcode pasted where the reference goes', async () => {
+    const { calls } = await payFlow('review');
+    expect(calls.filter((c) => c.url.includes('/v1/bills/lookup'))[0].url).toContain('reference=123456');
+    expect(looksLikeBarcode('(415)7709998000018(8020)1002003001')).toBe(true);
+    expect(looksLikeBarcode('415770999800001880201002003001')).toBe(true);
+    expect(looksLikeBarcode('1002003001')).toBe(false);
+    expect(looksLikeBarcode('4150000')).toBe(false);
+  });
   afterEach(() => {
     vi.unstubAllGlobals();
     document.body.innerHTML = '';
