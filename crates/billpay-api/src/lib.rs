@@ -3,8 +3,10 @@
 //! - `routes/`: one module per resource; handlers check who may do what, then call the store.
 //! - `idem`: Stripe-style idempotency around every POST that creates something or moves money.
 //! - `error`: RFC 9457 problem documents with stable codes.
+//! - `audit`: every admin and biller action recorded in the audit log.
 //! - `openapi`: the OpenAPI 3.1 document, generated from the handlers' annotations.
 
+mod audit;
 pub mod auth;
 pub mod demo;
 pub mod error;
@@ -89,6 +91,7 @@ pub fn app_with(state: AppState, options: Options) -> Router {
     let mut router = router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(observe::track));
     if !options.cors_origins.is_empty() {

@@ -780,3 +780,134 @@ both!(
         );
     }
 );
+
+both!(
+    records_every_admin_and_biller_action_in_the_audit_log,
+    |app: TestApp| async move {
+        let start = app.get("/v1/audit-events?limit=100", ADMIN).await.ok(200)["data"]
+            .as_array()
+            .unwrap()
+            .len();
+        // An admin creates a biller, with a request id of its own.
+        let created = app
+        .raw(
+            Method::POST,
+            "/v1/billers",
+            Some(ADMIN),
+            &[("content-type", "application/json"), ("x-request-id", "req-audit-1")],
+            Some(
+                json!({"name": "Audit Utility", "category": "water", "currency": "COP", "reference_pattern": "[0-9]{6}",
+                       "reference_hint": "six digits", "amount_rule": "exact"})
+                .to_string()
+                .into_bytes(),
+            ),
+        )
+        .await;
+        let biller = created.ok(201);
+        let biller_id = biller["id"].as_str().unwrap();
+        // A biller presents a bill; a customer pays one (customers are not in this log).
+        let bill = app
+        .post_idem(
+            "/v1/bills",
+            ENERGIA,
+            "audit-bill",
+            json!({"reference": "7007007007", "customer_name": "Hogar", "amount_due": 100, "currency": "COP", "due_date": "2026-12-31"}),
+        )
+        .await
+        .ok(201);
+        // Replaying the same request changes nothing, and is not recorded twice.
+        app.post_idem(
+        "/v1/bills",
+        ENERGIA,
+        "audit-bill",
+        json!({"reference": "7007007007", "customer_name": "Hogar", "amount_due": 100, "currency": "COP", "due_date": "2026-12-31"}),
+    )
+    .await
+    .ok(201);
+        app.post_idem(
+            "/v1/payments",
+            ANA,
+            "audit-pay",
+            json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 100, "currency": "COP"}),
+        )
+        .await;
+        // A refused admin action is recorded too, with its status.
+        app.post("/v1/billers", ADMIN, json!({"name": ""})).await;
+
+        let all = app.get("/v1/audit-events?limit=100", ADMIN).await.ok(200);
+        let events = all["data"].as_array().unwrap();
+        assert_eq!(events.len(), start + 3, "{all}");
+        let made = events
+            .iter()
+            .find(|e| e["subject"] == biller_id)
+            .expect("the biller's creation");
+        assert_eq!(made["action"], "POST /v1/billers");
+        assert_eq!(made["request_id"], "req-audit-1");
+        assert_eq!(made["detail"]["status"], 201);
+        assert_eq!(made["detail"]["role"], "admin");
+        let presented = events
+            .iter()
+            .find(|e| e["subject"] == bill["id"])
+            .expect("the bill's presentment");
+        assert_eq!(presented["detail"]["role"], "biller");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["detail"]["status"] == 422 && e["action"] == "POST /v1/billers")
+        );
+        assert!(
+            !events.iter().any(|e| e["action"] == "POST /v1/payments"),
+            "customers' payments are not here"
+        );
+
+        // Filters: by actor, by action (exact and prefix), by subject, by time.
+        let admin_actor = made["actor"].as_str().unwrap();
+        let by_actor = app
+            .get(&format!("/v1/audit-events?actor={admin_actor}&limit=100"), ADMIN)
+            .await
+            .ok(200);
+        assert!(
+            by_actor["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["actor"] == admin_actor)
+        );
+        assert!(
+            by_actor["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["subject"] != bill["id"])
+        );
+        let by_action = app
+            .get("/v1/audit-events?action=POST%20%2Fv1%2Fbills&limit=100", ADMIN)
+            .await
+            .ok(200);
+        assert_eq!(by_action["data"].as_array().unwrap().len(), 1, "{by_action}");
+        let by_prefix = app
+            .get("/v1/audit-events?action=POST%20%2Fv1%2Fbill*&limit=100", ADMIN)
+            .await
+            .ok(200);
+        assert_eq!(by_prefix["data"].as_array().unwrap().len(), 3, "{by_prefix}");
+        let by_subject = app
+            .get(&format!("/v1/audit-events?subject={biller_id}"), ADMIN)
+            .await
+            .ok(200);
+        assert_eq!(by_subject["data"].as_array().unwrap().len(), 1);
+        let later = app.get("/v1/audit-events?from=2999-01-01", ADMIN).await.ok(200);
+        assert_eq!(later["data"], json!([]));
+        let earlier = app
+            .get("/v1/audit-events?until=2000-01-01T00:00:00Z", ADMIN)
+            .await
+            .ok(200);
+        assert_eq!(earlier["data"], json!([]));
+        let bad = app
+            .get("/v1/audit-events?from=yesterday", ADMIN)
+            .await
+            .problem(400, "invalid_query");
+        assert!(bad["detail"].as_str().unwrap().contains("from `yesterday`"), "{bad}");
+        // Only admins read it.
+        app.get("/v1/audit-events", ENERGIA).await.problem(403, "forbidden");
+    }
+);

@@ -59,7 +59,21 @@ pub struct AuditEvent {
     pub subject: String,
     #[schema(value_type = Object)]
     pub detail: Value,
+    /// The `x-request-id` of the request that acted.
+    pub request_id: Option<String>,
     pub created_at: String,
+}
+
+/// Which audit events to list; every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub subject: Option<String>,
+    pub actor: Option<String>,
+    /// The action, or its prefix when it ends with `*` (`POST /v1/billers*`).
+    pub action: Option<String>,
+    /// RFC 3339 UTC timestamps, `from` inclusive, `until` exclusive.
+    pub from: Option<String>,
+    pub until: Option<String>,
 }
 
 /// A change to a flag set: who, what, and the expected current version (optimistic locking).
@@ -101,6 +115,33 @@ fn version_from_row(r: &AnyRow, with_definition: bool) -> Result<FlagSetVersion>
         },
         created_at: r.text("created_at")?,
     })
+}
+
+impl Store {
+    /// Records an action taken through the API (see the API's audit middleware).
+    pub async fn record_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &Value,
+        request_id: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, actor, action, subject, detail, created_at, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id::new(Kind::Audit))
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .bind(detail.to_string())
+        .bind(billpay_core::time::now())
+        .bind(request_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }
 
 pub(crate) async fn audit(
@@ -395,18 +436,27 @@ impl Store {
         Ok((row.text("variant")?, done.rows_affected() == 1))
     }
 
-    /// The audit trail, newest first; `subject` narrows it to one thing (`flag_set:billpay-web`).
-    pub async fn audit_events(
-        &self,
-        subject: Option<&str>,
-        before: Option<&str>,
-        limit: i64,
-    ) -> Result<Page<AuditEvent>> {
+    /// The audit trail, newest first, narrowed by `f`.
+    pub async fn audit_events(&self, f: &AuditFilter, before: Option<&str>, limit: i64) -> Result<Page<AuditEvent>> {
+        let (action, prefix) = match f.action.as_deref() {
+            Some(a) => match a.strip_suffix('*') {
+                Some(p) => (None, Some(format!("{}%", p.replace('%', "\\%").replace('_', "\\_")))),
+                None => (Some(a.to_owned()), None),
+            },
+            None => (None, None),
+        };
         let rows = sqlx::query(
-            "SELECT id, actor, action, subject, detail, created_at FROM audit_events \
-             WHERE ($1 IS NULL OR subject = $1) AND id < $2 ORDER BY id DESC LIMIT $3",
+            "SELECT id, actor, action, subject, detail, request_id, created_at FROM audit_events \
+             WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR action = $3) \
+             AND ($4 IS NULL OR action LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR created_at >= $5) \
+             AND ($6 IS NULL OR created_at < $6) AND id < $7 ORDER BY id DESC LIMIT $8",
         )
-        .bind(subject)
+        .bind(f.subject.as_deref())
+        .bind(f.actor.as_deref())
+        .bind(action)
+        .bind(prefix)
+        .bind(f.from.as_deref())
+        .bind(f.until.as_deref())
         .bind(before.unwrap_or("~"))
         .bind(limit + 1)
         .fetch_all(&self.pool)
@@ -420,6 +470,7 @@ impl Store {
                     action: r.text("action")?,
                     subject: r.text("subject")?,
                     detail: parse_json("detail", &r.text("detail")?)?,
+                    request_id: r.opt_text("request_id")?,
                     created_at: r.text("created_at")?,
                 })
             })

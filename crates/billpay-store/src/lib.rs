@@ -31,7 +31,7 @@ use sqlx::{AnyPool, Executor};
 pub use apikeys::{ApiKeyRecord, NewApiKey, Role, hash_secret};
 pub use billers::{BillerPatch, NewBiller};
 pub use bills::{BillFilter, NewBill};
-pub use flags::{AuditEvent, FlagChange, FlagSetRecord, FlagSetVersion};
+pub use flags::{AuditEvent, AuditFilter, FlagChange, FlagSetRecord, FlagSetVersion};
 pub use idempotency::{IdemKey, Replay, StoredResponse};
 pub use models::*;
 pub use payments::{PayTarget, PaymentFilter};

@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0005_biller_gln.sql"),
         sqlite: include_str!("../migrations/sqlite/0005_biller_gln.sql"),
     },
+    Migration {
+        version: 6,
+        name: "audit_requests",
+        postgres: include_str!("../migrations/postgres/0006_audit_requests.sql"),
+        sqlite: include_str!("../migrations/sqlite/0006_audit_requests.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

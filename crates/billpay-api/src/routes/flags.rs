@@ -607,14 +607,24 @@ pub async fn record_exposure(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only events about this subject, e.g. `flag_set:billpay-web`.
+    /// Only events about this subject: a resource id (`blr_…`), a path, or `flag_set:billpay-web`.
     pub subject: Option<String>,
+    /// Only what this API key (its id, `key_…`) did.
+    pub actor: Option<String>,
+    /// Only this action, e.g. `POST /v1/billers`; a trailing `*` matches a prefix
+    /// (`PATCH /v1/billers*`).
+    pub action: Option<String>,
+    /// From this date (`2026-12-01`) or time (RFC 3339), inclusive.
+    pub from: Option<String>,
+    /// Until this date or time, exclusive.
+    pub until: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-/// The audit trail of administrative changes, newest first.
+/// The audit log: every admin and biller action (who, what, on what, when, the request id),
+/// newest first, filtered by actor, action, subject and time.
 #[utoipa::path(get, path = "/v1/audit-events", tag = "flags", params(AuditQuery),
     responses((status = 200, body = List<AuditEvent>)), security(("bearer" = [])))]
 pub async fn list_audit_events(
@@ -625,11 +635,28 @@ pub async fn list_audit_events(
     who.require_admin()?;
     let limit = page_limit(q.limit)?;
     let before = crate::extract::decode_cursor(q.cursor.as_deref(), Kind::Audit)?;
+    let bound = |name: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
+        v.map(|v| {
+            billpay_core::time::parse_date(&v)
+                .map(|d| format!("{}T00:00:00.000000Z", billpay_core::time::format_date(d)))
+                .or_else(|_| billpay_core::time::parse_timestamp(&v))
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("{name} `{v}` must be a date (2026-12-01) or an RFC 3339 time"),
+                    )
+                })
+        })
+        .transpose()
+    };
+    let f = billpay_store::AuditFilter {
+        subject: q.subject,
+        actor: q.actor,
+        action: q.action,
+        from: bound("from", q.from)?,
+        until: bound("until", q.until)?,
+    };
     Ok(axum::Json(
-        state
-            .store
-            .audit_events(q.subject.as_deref(), before.as_deref(), limit)
-            .await?
-            .into(),
+        state.store.audit_events(&f, before.as_deref(), limit).await?.into(),
     ))
 }
