@@ -162,29 +162,7 @@ pub fn plan(local: &[LocalFile], deployed: &BTreeMap<String, String>, remote_key
 
 impl Aws {
     async fn remote_state(&self, bucket: &str) -> Result<(BTreeMap<String, String>, BTreeSet<String>), AwsError> {
-        let mut keys = BTreeSet::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .s3
-                .list_objects_v2()
-                .bucket(bucket)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| match e.as_service_error() {
-                    Some(s) if s.is_no_such_bucket() => AwsError::NotFound {
-                        what: "bucket",
-                        name: bucket.into(),
-                    },
-                    _ => classify("s3:ListBucket", e),
-                })?;
-            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
-            match out.next_continuation_token() {
-                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
-                _ => break,
-            }
-        }
+        let keys = self.list_keys(bucket, "").await?;
         let deployed = if keys.contains(STATE_KEY) {
             let obj = self
                 .s3
@@ -205,6 +183,59 @@ impl Aws {
             BTreeMap::new()
         };
         Ok((deployed, keys))
+    }
+
+    /// Every key in `bucket` under `prefix`, across pages.
+    pub(crate) async fn list_keys(&self, bucket: &str, prefix: &str) -> Result<BTreeSet<String>, AwsError> {
+        let mut keys = BTreeSet::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .set_prefix((!prefix.is_empty()).then(|| prefix.to_owned()))
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.is_no_such_bucket() => AwsError::NotFound {
+                        what: "bucket",
+                        name: bucket.into(),
+                    },
+                    _ => classify("s3:ListBucket", e),
+                })?;
+            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Deletes `keys` from `bucket`, a thousand per request (S3's limit).
+    pub(crate) async fn delete_keys(&self, bucket: &str, keys: &[String]) -> Result<(), AwsError> {
+        for chunk in keys.chunks(1000) {
+            let ids = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| AwsError::Invalid(e.to_string()))?;
+            let delete = Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| AwsError::Invalid(e.to_string()))?;
+            self.s3
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| classify("s3:DeleteObjects", e))?;
+        }
+        Ok(())
     }
 
     /// The id of the CloudFront distribution whose comment is `app` (the frontend module sets it).
@@ -275,25 +306,7 @@ impl Aws {
                     _ => classify("s3:PutObject", e),
                 })?;
         }
-        for chunk in p.delete.chunks(1000) {
-            let ids = chunk
-                .iter()
-                .map(|k| ObjectIdentifier::builder().key(k).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| AwsError::Invalid(e.to_string()))?;
-            let delete = Delete::builder()
-                .set_objects(Some(ids))
-                .quiet(true)
-                .build()
-                .map_err(|e| AwsError::Invalid(e.to_string()))?;
-            self.s3
-                .delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| classify("s3:DeleteObjects", e))?;
-        }
+        self.delete_keys(bucket, &p.delete).await?;
         if !p.upload.is_empty() || !p.delete.is_empty() {
             let state: BTreeMap<&str, &str> = local.iter().map(|f| (f.key.as_str(), f.sha256.as_str())).collect();
             let body = serde_json::to_vec_pretty(&state).map_err(|e| AwsError::Other(e.to_string()))?;

@@ -5,11 +5,9 @@
 //! Objects of an earlier build that this one no longer has are deleted, so a removed page does
 //! not linger.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
 use crate::frontend::{content_type, scan};
 use crate::{Aws, AwsError, classify};
@@ -81,30 +79,7 @@ impl Aws {
             )));
         }
         let prefix = entity.prefix();
-        let mut remote = BTreeSet::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .s3
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(&prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| match e.as_service_error() {
-                    Some(s) if s.is_no_such_bucket() => AwsError::NotFound {
-                        what: "bucket",
-                        name: bucket.into(),
-                    },
-                    _ => classify("s3:ListBucket", e),
-                })?;
-            remote.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
-            match out.next_continuation_token() {
-                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
-                _ => break,
-            }
-        }
+        let mut remote = self.list_keys(bucket, &prefix).await?;
         let mut done = Published::default();
         for f in &local {
             let key = format!("{prefix}{}", f.key);
@@ -124,25 +99,7 @@ impl Aws {
             done.uploaded.push(key);
         }
         let stale: Vec<String> = remote.into_iter().collect();
-        for chunk in stale.chunks(1000) {
-            let ids = chunk
-                .iter()
-                .map(|k| ObjectIdentifier::builder().key(k).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| AwsError::Invalid(e.to_string()))?;
-            let delete = Delete::builder()
-                .set_objects(Some(ids))
-                .quiet(true)
-                .build()
-                .map_err(|e| AwsError::Invalid(e.to_string()))?;
-            self.s3
-                .delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| classify("s3:DeleteObjects", e))?;
-        }
+        self.delete_keys(bucket, &stale).await?;
         done.deleted = stale;
         Ok(done)
     }
