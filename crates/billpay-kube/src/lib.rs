@@ -86,6 +86,11 @@ pub fn parse(yaml: &str) -> Result<Vec<DynamicObject>, KubeError> {
     Ok(objects)
 }
 
+/// Whether `tag` can be an image tag: 1 to 128 letters, digits, `_`, `.` or `-` (a git SHA is).
+pub fn is_image_tag(tag: &str) -> bool {
+    !tag.is_empty() && tag.len() <= 128 && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
 /// The objects that belong to `services` (by their `app.kubernetes.io/name` label), and the
 /// namespace: what deploying only those services applies.
 pub fn only_services(objects: Vec<DynamicObject>, services: &[String]) -> Vec<DynamicObject> {

@@ -450,9 +450,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             m.env(&env)
                 .with_context(|| format!("no environment `{env}` in the manifest (it has: {})", known()))?;
             anyhow::ensure!(
-                !image.is_empty()
-                    && image.len() <= 128
-                    && image.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)),
+                billpay_kube::is_image_tag(&image),
                 "--image must be an image tag (letters, digits, `_`, `.`, `-`; at most 128), e.g. the git SHA"
             );
             let registry = m.registry(&env);

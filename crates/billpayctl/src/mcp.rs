@@ -198,9 +198,7 @@ impl McpServer {
             .unwrap_or_default()
             .as_secs();
         let expected = self.mac(tool, plan, expires);
-        let same =
-            expected.len() == mac.len() && expected.bytes().zip(mac.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-        if !same {
+        if !same_secret(&expected, mac) {
             return Err(refuse(
                 "the confirmation token does not match this plan (the plan changed, or the token is for another call)",
             ));
@@ -234,6 +232,11 @@ impl McpServer {
             tracing::error!(error = %e, "cannot write the MCP audit log");
         }
     }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn time_now() -> String {
@@ -374,9 +377,7 @@ pub async fn serve_http(
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            let ok = given.len() == expected.len()
-                && given.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-            if ok {
+            if same_secret(given, &expected) {
                 next.run(req).await
             } else {
                 let body = json!({"error": "unauthorized", "message": "send Authorization: Bearer <the token the server was started with>"});

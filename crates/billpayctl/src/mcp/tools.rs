@@ -934,7 +934,7 @@ fn deploy(server: &McpServer, args: &Value) -> ToolResult {
                 return Err(ToolError(format!("no service `{app}` in platform.toml")));
             }
             let tag = required(args, "imageTag")?;
-            if tag.len() > 128 || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) {
+            if !billpay_kube::is_image_tag(tag) {
                 return Err(ToolError("`imageTag` must be an image tag, e.g. the git SHA".into()));
             }
             let overlay = server.resolve(&format!("deploy/k8s/overlays/{env}"))?;
