@@ -5,58 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn var(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run the suite with ./dev test, which installs moto"))
-}
-
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(var("BILLPAY_MOTO_SERVER"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(30), "moto did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    }
-}
+mod common;
+use common::{moto, repo, text, tool};
 
 fn aws_env(cmd: &mut Command, endpoint: &str) {
     cmd.env("AWS_ENDPOINT_URL", endpoint)
@@ -74,19 +29,11 @@ fn ctl(endpoint: &str, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// Runs a boto3 snippet against moto; it prints one JSON document.
 fn boto(endpoint: &str, script: &str) -> Value {
     let prelude = "import boto3, json, sys\nkw = dict(endpoint_url=sys.argv[1], region_name='us-east-1')\n\
                    s3 = boto3.client('s3', **kw)\ncf = boto3.client('cloudfront', **kw)\necr = boto3.client('ecr', **kw)\n";
-    let mut cmd = Command::new(var("BILLPAY_MOTO_PYTHON"));
+    let mut cmd = Command::new(tool("BILLPAY_MOTO_PYTHON"));
     cmd.args(["-c", &format!("{prelude}{script}"), endpoint]);
     aws_env(&mut cmd, endpoint);
     let out = cmd.output().unwrap();
@@ -315,7 +262,7 @@ fn techdocs_publish_writes_the_layout_backstage_reads_and_drops_stale_pages() {
     );
     // The real site, built by mkdocs with techdocs-core.
     let site = tempfile::tempdir().unwrap();
-    let built = Command::new(var("BILLPAY_MKDOCS"))
+    let built = Command::new(tool("BILLPAY_MKDOCS"))
         .args(["build", "--strict", "-q", "-d"])
         .arg(site.path())
         .current_dir(repo())

@@ -13,33 +13,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn ctl(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_billpayctl"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("BILLPAY_MANIFEST")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn tool(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the suite with ./dev test, which installs it"))
-}
+mod common;
+use common::{ctl, repo, text, tool};
 
 /// Every file under `dir` with one of the extensions, sorted.
 fn files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
