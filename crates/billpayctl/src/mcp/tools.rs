@@ -64,6 +64,51 @@ fn files_output() -> Value {
     }))
 }
 
+/// A tool that only reads.
+fn reads(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    input: Value,
+    output: Value,
+) -> Definition {
+    Definition {
+        name,
+        title,
+        description,
+        input,
+        output,
+        write: false,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    }
+}
+
+/// A tool that writes files (or, with `open_world`, AWS) and leaves them as a second call would.
+fn writes(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    input: Value,
+    output: Value,
+    open_world: bool,
+) -> Definition {
+    Definition {
+        name,
+        title,
+        description,
+        input,
+        output,
+        write: true,
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world,
+    }
+}
+
 /// Every tool, in the order they are listed. `allow_write` decides the annotations of the tools
 /// that plan and apply: without it they cannot apply, so they only read.
 pub fn definitions(allow_write: bool) -> Vec<Definition> {
@@ -86,53 +131,38 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
         open_world: allow_write,
     };
     vec![
-        Definition {
-            name: "describe_platform",
-            title: "Describe the platform",
-            description: "What platform.toml in the workspace declares: the project, each environment (account, region, domain, nodes, database), the backend services and the static frontends. Start here.",
-            input: object(json!({}), &[]),
-            output: out(
+        reads(
+            "describe_platform",
+            "Describe the platform",
+            "What platform.toml in the workspace declares: the project, each environment (account, region, domain, nodes, database), the backend services and the static frontends. Start here.",
+            object(json!({}), &[]),
+            out(
                 json!({"project": {"type": "object"}, "environments": {"type": "array"}, "services": {"type": "array"}, "frontends": {"type": "array"}}),
             ),
-            write: false,
-            read_only: true,
-            destructive: false,
-            idempotent: true,
-            open_world: false,
-        },
-        Definition {
-            name: "estimate_cost",
-            title: "Estimate the monthly cost",
-            description: "An environment's monthly AWS bill, line by line, from the dated us-east-1 price table, with the assumptions and the charges people forget.",
-            input: object(
+        ),
+        reads(
+            "estimate_cost",
+            "Estimate the monthly cost",
+            "An environment's monthly AWS bill, line by line, from the dated us-east-1 price table, with the assumptions and the charges people forget.",
+            object(
                 json!({"environment": {"type": "string", "description": ENV}}),
                 &["environment"],
             ),
-            output: out(
+            out(
                 json!({"environment": {"type": "string"}, "region": {"type": "string"}, "prices_as_of": {"type": "string"},
                 "total_monthly_usd_cents": {"type": "integer"}, "line_items": {"type": "array"},
                 "assumptions": {"type": "array"}, "warnings": {"type": "array"}}),
             ),
-            write: false,
-            read_only: true,
-            destructive: false,
-            idempotent: true,
-            open_world: false,
-        },
-        Definition {
-            name: "validate_platform",
-            title: "Validate the platform",
-            description: "Checks the workspace: drift between platform.toml and every rendered file (infra, Kubernetes, workflows, catalog, docs), and the Backstage catalog against Backstage's schemas and references. Run it after any change.",
-            input: object(json!({}), &[]),
-            output: out(
+        ),
+        reads(
+            "validate_platform",
+            "Validate the platform",
+            "Checks the workspace: drift between platform.toml and every rendered file (infra, Kubernetes, workflows, catalog, docs), and the Backstage catalog against Backstage's schemas and references. Run it after any change.",
+            object(json!({}), &[]),
+            out(
                 json!({"ok": {"type": "boolean"}, "drift": {"type": "array", "items": {"type": "string"}}, "catalog": {"type": "object"}}),
             ),
-            write: false,
-            read_only: true,
-            destructive: false,
-            idempotent: true,
-            open_world: false,
-        },
+        ),
         plan_tool(
             "setup_complete_infrastructure",
             "Plan or apply a whole environment",
@@ -166,92 +196,68 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
                 &[],
             ),
         ),
-        Definition {
-            name: "generate_terraform_modules",
-            title: "Write the OpenTofu modules and the live tree",
-            description: "Writes infra/modules (the OpenTofu modules) and the Terragrunt live tree rendered from platform.toml under outputPath in the workspace. Writes a starter platform.toml first when the workspace has none. Files that would not change are left alone.",
-            input: object(
+        writes(
+            "generate_terraform_modules",
+            "Write the OpenTofu modules and the live tree",
+            "Writes infra/modules (the OpenTofu modules) and the Terragrunt live tree rendered from platform.toml under outputPath in the workspace. Writes a starter platform.toml first when the workspace has none. Files that would not change are left alone.",
+            object(
                 json!({"outputPath": {"type": "string", "default": ".", "description": "A folder in the workspace."}}),
                 &[],
             ),
-            output: files_output(),
-            write: true,
-            read_only: false,
-            destructive: false,
-            idempotent: true,
-            open_world: false,
-        },
-        Definition {
-            name: "setup_backstage_integration",
-            title: "Write the Backstage catalog and templates",
-            description: "Writes catalog-info.yaml (the platform as Backstage entities), the software templates, the app-config snippet and openapi.json under projectPath, then validates the catalog with Backstage's schemas and references.",
-            input: object(json!({"projectPath": {"type": "string", "default": "."}}), &[]),
-            output: files_output(),
-            write: true,
-            read_only: false,
-            destructive: false,
-            idempotent: true,
-            open_world: false,
-        },
-        Definition {
-            name: "generate_software_templates",
-            title: "Write the service templates",
-            description: "Writes or refreshes the Cookiecutter service templates (templates/rust-microservice, templates/static-frontend) and their Backstage software templates.",
-            input: object(
+            files_output(),
+            false,
+        ),
+        writes(
+            "setup_backstage_integration",
+            "Write the Backstage catalog and templates",
+            "Writes catalog-info.yaml (the platform as Backstage entities), the software templates, the app-config snippet and openapi.json under projectPath, then validates the catalog with Backstage's schemas and references.",
+            object(json!({"projectPath": {"type": "string", "default": "."}}), &[]),
+            files_output(),
+            false,
+        ),
+        writes(
+            "generate_software_templates",
+            "Write the service templates",
+            "Writes or refreshes the Cookiecutter service templates (templates/rust-microservice, templates/static-frontend) and their Backstage software templates.",
+            object(
                 json!({"templateTypes": {"type": "array", "items": {"enum": ["microservice", "frontend"]}, "default": ["microservice", "frontend"]}}),
                 &[],
             ),
-            output: files_output(),
-            write: true,
-            read_only: false,
-            destructive: false,
-            idempotent: true,
-            open_world: false,
-        },
-        Definition {
-            name: "setup_ci_cd_pipelines",
-            title: "Write the GitHub workflows",
-            description: "Writes the GitHub Actions workflows rendered from platform.toml (backend CI and deploy, frontends, infrastructure, docs, one per scaffolded service) and the Kubernetes base and overlays they deploy, under projectPath, then lints the workflows with actionlint when it is installed.",
-            input: object(json!({"projectPath": {"type": "string", "default": "."}}), &[]),
-            output: files_output(),
-            write: true,
-            read_only: false,
-            destructive: false,
-            idempotent: true,
-            open_world: false,
-        },
-        Definition {
-            name: "configure_techdocs",
-            title: "Configure and publish TechDocs",
-            description: "Writes mkdocs.yml and the Backstage app-config snippet with the given TechDocs bucket. With publish: true, uploads the built site (site/, from `mkdocs build`) to the bucket in the layout Backstage reads.",
-            input: object(
+            files_output(),
+            false,
+        ),
+        writes(
+            "setup_ci_cd_pipelines",
+            "Write the GitHub workflows",
+            "Writes the GitHub Actions workflows rendered from platform.toml (backend CI and deploy, frontends, infrastructure, docs, one per scaffolded service) and the Kubernetes base and overlays they deploy, under projectPath, then lints the workflows with actionlint when it is installed.",
+            object(json!({"projectPath": {"type": "string", "default": "."}}), &[]),
+            files_output(),
+            false,
+        ),
+        writes(
+            "configure_techdocs",
+            "Configure and publish TechDocs",
+            "Writes mkdocs.yml and the Backstage app-config snippet with the given TechDocs bucket. With publish: true, uploads the built site (site/, from `mkdocs build`) to the bucket in the layout Backstage reads.",
+            object(
                 json!({"s3Bucket": {"type": "string"}, "region": {"type": "string"}, "publish": {"type": "boolean", "default": false}, "entity": {"type": "string", "description": "KIND/NAME the docs belong to (default: system/<project>)."}}),
                 &["s3Bucket"],
             ),
-            output: files_output(),
-            write: true,
-            read_only: false,
-            destructive: false,
-            idempotent: true,
-            open_world: true,
-        },
-        Definition {
-            name: "create_ecr_repositories",
-            title: "Create the ECR repositories",
-            description: "Creates any missing ECR repository (scan on push, immutable tags, lifecycle policy) and fixes drifted settings; `billpayctl ecr ensure`. Running it twice changes nothing.",
-            input: object(
+            files_output(),
+            true,
+        ),
+        writes(
+            "create_ecr_repositories",
+            "Create the ECR repositories",
+            "Creates any missing ECR repository (scan on push, immutable tags, lifecycle policy) and fixes drifted settings; `billpayctl ecr ensure`. Running it twice changes nothing.",
+            object(
                 json!({"region": {"type": "string"}, "names": {"type": "array", "items": {"type": "string"}, "description": "Default: the repositories in platform.toml."}}),
                 &["region"],
             ),
-            output: out(
+            out(
                 json!({"repositories": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "outcome": {"type": "string"}}}}}),
             ),
-            write: true,
-            read_only: false,
-            destructive: false,
-            idempotent: true,
-            open_world: true,
-        },
+            true,
+        ),
         Definition {
             name: "deploy_application",
             title: "Deploy an application",
