@@ -65,13 +65,12 @@ pub fn render_backstage(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError
 /// in a directory of its own, and the software templates (relative to the repository root,
 /// `./`-prefixed as Backstage's Location targets are).
 pub fn own_catalogs(m: &Manifest) -> Vec<String> {
-    let services = m.services.iter().filter_map(|s| s.get_ref().path.clone());
-    let frontends = m.frontends.iter().filter_map(|f| f.get_ref().path.clone());
     let templates = SOFTWARE_TEMPLATES
         .iter()
         .map(|t| format!("./backstage/templates/{}/template.yaml", t.0));
-    services
-        .chain(frontends)
+    m.own_projects()
+        .iter()
+        .filter_map(|a| a["path"].as_str())
         .map(|p| {
             format!(
                 "./{}/catalog-info.yaml",
@@ -114,15 +113,7 @@ pub fn render(m: &Manifest) -> Result<RenderedFile, PlatformError> {
 pub fn render_mkdocs(m: &Manifest) -> Result<RenderedFile, PlatformError> {
     let name = "mkdocs.yml";
     let j = crate::templates::env(&[(name, include_str!("../templates/mkdocs.yml.j2"))])?;
-    let services = m
-        .services
-        .iter()
-        .filter_map(|s| Some(json!({"name": s.get_ref().name.get_ref(), "path": s.get_ref().path.as_ref()?})));
-    let frontends = m
-        .frontends
-        .iter()
-        .filter_map(|f| Some(json!({"name": f.get_ref().name.get_ref(), "path": f.get_ref().path.as_ref()?})));
-    let apps: Vec<_> = services.chain(frontends).collect();
+    let apps = m.own_projects();
     Ok(RenderedFile {
         path: PathBuf::from(name),
         contents: crate::templates::render(&j, name, json!({"apps": apps}))?,

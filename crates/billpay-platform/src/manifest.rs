@@ -394,6 +394,17 @@ impl Manifest {
         format!("{account}.dkr.ecr.{}.amazonaws.com", self.region_of(env))
     }
 
+    /// The services, then the web apps, that live in a directory of their own (scaffolded
+    /// ones): `{"name", "path"}` for the templates that include or publish them.
+    pub fn own_projects(&self) -> Vec<serde_json::Value> {
+        let services = self.services.iter().map(|s| s.get_ref()).map(|s| (&s.name, &s.path));
+        let frontends = self.frontends.iter().map(|f| f.get_ref()).map(|f| (&f.name, &f.path));
+        services
+            .chain(frontends)
+            .filter_map(|(name, path)| Some(serde_json::json!({"name": name.get_ref(), "path": path.as_ref()?})))
+            .collect()
+    }
+
     pub fn region_of(&self, env: &str) -> &str {
         self.env(env)
             .and_then(|e| e.region.as_ref())

@@ -78,9 +78,7 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
             .chain(m.services.iter().map(|s| s.get_ref()).filter(|s| s.path.is_none()).map(|s| format!("component/{}", s.name.get_ref())))
             .chain(m.frontends.iter().map(|f| f.get_ref()).filter(|f| f.path.is_none()).map(|f| format!("component/{}", f.name.get_ref())))
             .collect::<Vec<_>>(),
-        "doc_apps": m.services.iter().map(|s| s.get_ref()).filter_map(|s| Some(json!({"name": s.name.get_ref(), "path": s.path.as_ref()?})))
-            .chain(m.frontends.iter().map(|f| f.get_ref()).filter_map(|f| Some(json!({"name": f.name.get_ref(), "path": f.path.as_ref()?}))))
-            .collect::<Vec<_>>(),
+        "doc_apps": m.own_projects(),
         "rust": RUST,
         "tofu": TOFU,
         "terragrunt": TERRAGRUNT,
