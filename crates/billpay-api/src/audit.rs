@@ -30,6 +30,10 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     }
     let (mut parts, body) = req.into_parts();
     let who = Principal::from_request_parts(&mut parts, &state).await.ok();
+    if let Some(p) = &who {
+        // The handler takes it from here instead of authenticating the key again.
+        parts.extensions.insert(p.clone());
+    }
     let Some(who) = who.filter(|w| matches!(w.role(), Role::Admin | Role::Biller)) else {
         return next.run(Request::from_parts(parts, body)).await;
     };
