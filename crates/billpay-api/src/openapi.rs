@@ -6,7 +6,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::routes::{billers, bills, customers, dashboard, flags, ledger, payments};
+use crate::routes::{billers, bills, customers, dashboard, flags, ledger, payments, scheduled, settlement, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,10 +24,17 @@ Errors are RFC 9457 problem documents with a stable `code`. POSTs that create so
         flags::put_flag, flags::delete_flag, flags::set_flag_state, flags::list_versions, flags::get_version, flags::rollback,
         flags::create_client_key, flags::record_exposure, flags::list_audit_events, dashboard::dashboard,
         customers::create_customer_key, customers::me,
+        scheduled::create_scheduled, scheduled::list_scheduled, scheduled::get_scheduled, scheduled::cancel_scheduled,
+        scheduled::create_autopay, scheduled::list_autopay, scheduled::get_autopay, scheduled::cancel_autopay,
+        scheduled::list_notifications,
+        webhooks::create_endpoint, webhooks::list_endpoints, webhooks::get_endpoint, webhooks::disable_endpoint,
+        webhooks::rotate_secret, webhooks::list_deliveries, webhooks::get_delivery, webhooks::replay,
+        settlement::settlement_report, settlement::create_batch, settlement::list_batches, settlement::get_batch,
+        settlement::reconcile, settlement::list_exceptions, settlement::close_exception,
     ),
     components(schemas(Problem)),
     modifiers(&Common),
-    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "operations")),
+    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "operations")),
 )]
 pub struct ApiDoc;
 

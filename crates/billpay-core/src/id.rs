@@ -18,6 +18,14 @@ pub enum Kind {
     Audit,
     Exposure,
     Decline,
+    ScheduledPayment,
+    Autopay,
+    Notification,
+    WebhookEndpoint,
+    Event,
+    SettlementBatch,
+    Reconciliation,
+    ReconciliationException,
 }
 
 impl Kind {
@@ -37,6 +45,14 @@ impl Kind {
             Kind::Audit => "aud",
             Kind::Exposure => "exp",
             Kind::Decline => "dcl",
+            Kind::ScheduledPayment => "spm",
+            Kind::Autopay => "apy",
+            Kind::Notification => "ntf",
+            Kind::WebhookEndpoint => "we",
+            Kind::Event => "evt",
+            Kind::SettlementBatch => "stl",
+            Kind::Reconciliation => "rec",
+            Kind::ReconciliationException => "rex",
         }
     }
 
@@ -56,6 +72,14 @@ impl Kind {
             Kind::Audit => "audit event",
             Kind::Exposure => "exposure",
             Kind::Decline => "declined payment",
+            Kind::ScheduledPayment => "scheduled payment",
+            Kind::Autopay => "autopay enrollment",
+            Kind::Notification => "notification",
+            Kind::WebhookEndpoint => "webhook endpoint",
+            Kind::Event => "event",
+            Kind::SettlementBatch => "settlement batch",
+            Kind::Reconciliation => "reconciliation",
+            Kind::ReconciliationException => "reconciliation exception",
         }
     }
 }

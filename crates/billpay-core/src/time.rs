@@ -36,6 +36,63 @@ pub fn format_date(d: Date) -> String {
     d.format(DATE).unwrap_or_default()
 }
 
+/// Where the worker reads the time: the system clock in production, a clock the tests move.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that stands still until it is moved.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new(at: OffsetDateTime) -> Self {
+        ManualClock(std::sync::Mutex::new(at))
+    }
+    pub fn advance(&self, by: time::Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0.lock().map(|t| *t).unwrap_or_else(|e| *e.into_inner())
+    }
+}
+
+/// BillPay's business day is Colombia's (UTC-5, no daylight saving): a payment scheduled for a
+/// date runs on that date in Bogotá, and a settlement day starts at 05:00 UTC.
+pub const BUSINESS_OFFSET: UtcOffset = match UtcOffset::from_hms(-5, 0, 0) {
+    Ok(o) => o,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// The business date at an instant.
+pub fn business_date(t: OffsetDateTime) -> Date {
+    t.to_offset(BUSINESS_OFFSET).date()
+}
+
+/// The stored-form timestamps at which a business date starts and the next one starts.
+pub fn business_day_bounds(d: Date) -> (String, String) {
+    let start = d.midnight().assume_offset(BUSINESS_OFFSET);
+    (
+        format_timestamp(start),
+        format_timestamp(start + time::Duration::days(1)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +106,17 @@ mod tests {
         assert!(parse_timestamp("yesterday").is_err());
         assert_eq!(format_date(parse_date("2026-02-28").unwrap()), "2026-02-28");
         assert!(parse_date("2026-02-30").is_err());
+    }
+
+    #[test]
+    fn business_days_are_bogota_days() {
+        let t = OffsetDateTime::parse("2026-11-28T03:00:00Z", &time::format_description::well_known::Rfc3339).unwrap();
+        assert_eq!(format_date(business_date(t)), "2026-11-27");
+        let (from, to) = business_day_bounds(parse_date("2026-11-27").unwrap());
+        assert_eq!(from, "2026-11-27T05:00:00.000000Z");
+        assert_eq!(to, "2026-11-28T05:00:00.000000Z");
+        let clock = ManualClock::new(t);
+        clock.advance(time::Duration::days(2));
+        assert_eq!(format_date(business_date(clock.now())), "2026-11-29");
     }
 }

@@ -110,6 +110,11 @@ fn rejection_for(rule: &ReferenceRule, hint: &str, bill: &NewBill) -> Option<Rej
     })
 }
 
+/// Today's business date.
+fn business_today() -> String {
+    billpay_core::time::format_date(billpay_core::time::business_date(time::OffsetDateTime::now_utc()))
+}
+
 impl Store {
     pub async fn create_bill(&self, biller_id: &str, bill: NewBill, replay: Replay<'_, Bill>) -> Result<Bill> {
         let now = billpay_core::time::now();
@@ -128,6 +133,7 @@ impl Store {
         };
         let row = sqlx::query(BILL_BY_ID).bind(&bill_id).fetch_one(&mut *tx).await?;
         let created = bill_from_row(&row)?;
+        crate::scheduled::autopay_new_bill(&mut tx, &created, &business_today(), &now).await?;
         idempotency::record(&mut tx, replay, &created).await?;
         tx.commit().await?;
         Ok(created)
@@ -169,6 +175,19 @@ impl Store {
         }
         if !refused.is_empty() {
             return Err(StoreError::RowsRejected(refused));
+        }
+        let enrolled =
+            sqlx::query("SELECT COUNT(*) AS n FROM autopay_enrollments WHERE biller_id = $1 AND status = 'active'")
+                .bind(biller_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .int("n")?;
+        if enrolled > 0 {
+            let today = business_today();
+            for id in &ids {
+                let row = sqlx::query(BILL_BY_ID).bind(id).fetch_one(&mut *tx).await?;
+                crate::scheduled::autopay_new_bill(&mut tx, &bill_from_row(&row)?, &today, &now).await?;
+            }
         }
         let result = wrap(ids);
         idempotency::record(&mut tx, replay, &result).await?;

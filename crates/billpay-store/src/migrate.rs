@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0006_audit_requests.sql"),
         sqlite: include_str!("../migrations/sqlite/0006_audit_requests.sql"),
     },
+    Migration {
+        version: 7,
+        name: "lifecycle",
+        postgres: include_str!("../migrations/postgres/0007_lifecycle.sql"),
+        sqlite: include_str!("../migrations/sqlite/0007_lifecycle.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

@@ -14,7 +14,7 @@ use crate::idempotency::{self, Replay};
 use crate::ledger::{Line, digest, post, revenue_account};
 use crate::models::{Bill, Payment, Receipt, Refund};
 use crate::rows::{RowExt, parse_enum};
-use crate::{Page, Result, Store, StoreError, is_unique_violation};
+use crate::{Page, Result, Store, StoreError, is_unique_violation, outbox};
 
 /// Which bill a payment is for.
 #[derive(Debug, Clone)]
@@ -81,8 +81,8 @@ fn refund_from_row(r: &AnyRow) -> Result<Refund> {
 }
 
 /// A bill locked for payment, with its biller's rules.
-struct Payable {
-    bill: Bill,
+pub(crate) struct Payable {
+    pub(crate) bill: Bill,
     biller_status: BillerStatus,
     amount_rule: AmountRule,
     fee: Fee,
@@ -147,7 +147,7 @@ macro_rules! payable_select {
 }
 
 /// Checks every rule a payment must pass against the bill as read, and splits the amount.
-fn decide(p: &Payable, customer_id: &str, amount: i64, currency: &str) -> Result<Split> {
+pub(crate) fn decide(p: &Payable, customer_id: &str, amount: i64, currency: &str) -> Result<Split> {
     let bill = &p.bill;
     if bill.customer_id.as_deref().is_some_and(|c| c != customer_id) {
         return Err(StoreError::NotFound(Kind::Bill));
@@ -171,6 +171,21 @@ fn decide(p: &Payable, customer_id: &str, amount: i64, currency: &str) -> Result
         .check(amount, bill.amount_outstanding)
         .map_err(Rejection::AmountNotAllowed)?;
     Ok(p.fee.split(amount).map_err(Rejection::AmountNotAllowed)?)
+}
+
+/// The events a payment puts in the outbox: `payment.succeeded`, and `bill.paid` when it paid the
+/// bill off.
+fn payment_events(bill: &Bill, outstanding: i64, payment: &Payment, now: &str) -> Result<Vec<outbox::NewEvent>> {
+    let mut events = vec![outbox::event("payment.succeeded", payment, now)?];
+    let status = BillStatus::from_outstanding(bill.amount_due, outstanding);
+    if status == BillStatus::Paid {
+        let mut paid = bill.clone();
+        paid.amount_outstanding = outstanding;
+        paid.status = status;
+        paid.updated_at = now.to_owned();
+        events.push(outbox::event("bill.paid", &paid, now)?);
+    }
+    Ok(events)
 }
 
 /// The id of a customer's wallet account in `currency`.
@@ -206,7 +221,15 @@ payment AS (INSERT INTO payments (id, confirmation, customer_id, biller_id, bill
     fee_payer, refunded, status, journal_id, created_at) \
     SELECT $27, $28, $29, $7, $4, w.account_id, $17, $1, $30, $11, 0, 'succeeded', $14, $3 FROM wallet w), \
 idem AS (INSERT INTO idempotency_keys (api_key_id, key, request_hash, status, body, created_at) \
-    SELECT $31, $32, $33, $34, $35, $3 FROM wallet WHERE $31::text IS NOT NULL) \
+    SELECT $31, $32, $33, $34, $35, $3 FROM wallet WHERE $31::text IS NOT NULL), \
+ev AS (INSERT INTO events (id, type, biller_id, payload, created_at) \
+    SELECT v.id, v.type, $7, v.payload, $3 FROM wallet CROSS JOIN \
+    (VALUES ($36::text, $37::text, $38::text), ($39::text, $40::text, $41::text)) AS v (id, type, payload) \
+    WHERE v.id IS NOT NULL RETURNING id, type), \
+dl AS (INSERT INTO webhook_deliveries (endpoint_id, event_id, status, attempts, next_attempt_at, created_at, updated_at) \
+    SELECT w.id, ev.id, 'pending', 0, $3, $3, $3 FROM ev JOIN webhook_endpoints w ON w.status = 'enabled' \
+    AND (w.biller_id IS NULL OR w.biller_id = $7) \
+    AND (w.event_types LIKE '%,*,%' OR w.event_types LIKE '%,' || ev.type || ',%')) \
 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM bill) THEN billpay_abort('billpay_stale') \
             WHEN NOT EXISTS (SELECT 1 FROM wallet) THEN billpay_abort('billpay_insufficient_funds') \
             ELSE 1 END AS ok";
@@ -224,7 +247,12 @@ fn abort_code(e: &sqlx::Error) -> Option<&'static str> {
 impl Store {
     /// Reads the bill a payment targets, with its biller's rules; `lock` takes the bill's row lock
     /// (PostgreSQL only; SQLite's single writer already serialises transactions).
-    async fn read_payable(&self, conn: &mut AnyConnection, target: &PayTarget, lock: bool) -> Result<Payable> {
+    pub(crate) async fn read_payable(
+        &self,
+        conn: &mut AnyConnection,
+        target: &PayTarget,
+        lock: bool,
+    ) -> Result<Payable> {
         let pg_lock = lock && self.backend == crate::Backend::Postgres;
         let row = match target {
             PayTarget::Bill(bill_id) => {
@@ -350,6 +378,8 @@ impl Store {
             let outstanding = bill.amount_outstanding - amount;
             let payment = p.planned(payment_id, customer_id, amount, &split, journal_id.clone(), now.clone());
             let stored = replay.map(|(k, render)| (k, render(&payment)));
+            let events = payment_events(bill, outstanding, &payment, &now)?;
+            let second = events.get(1);
             let res = sqlx::query(PAY_POSTGRES)
                 .bind(amount)
                 .bind(BillStatus::from_outstanding(bill.amount_due, outstanding).as_str())
@@ -386,6 +416,12 @@ impl Store {
                 .bind(stored.as_ref().map(|(k, _)| k.request_hash.clone()))
                 .bind(stored.as_ref().map(|(_, (status, _))| i64::from(*status)))
                 .bind(stored.as_ref().map(|(_, (_, body))| body.clone()))
+                .bind(&events[0].id)
+                .bind(events[0].kind)
+                .bind(&events[0].payload)
+                .bind(second.map(|e| e.id.clone()))
+                .bind(second.map(|e| e.kind))
+                .bind(second.map(|e| e.payload.clone()))
                 .execute(&mut *conn)
                 .await;
             match res {
@@ -418,10 +454,26 @@ impl Store {
         currency: &str,
         replay: Replay<'_, Payment>,
     ) -> Result<Payment> {
-        let now = billpay_core::time::now();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        let p = self.read_payable(&mut tx, target, true).await?;
+        let payment = self.pay_within(&mut tx, customer_id, target, amount, currency).await?;
+        idempotency::record(&mut tx, replay, &payment).await?;
+        tx.commit().await?;
+        Ok(payment)
+    }
+
+    /// The payment's writes, in the caller's transaction: the bill locked, the wallet debited,
+    /// the journal posted, the payment recorded and its events put in the outbox.
+    pub(crate) async fn pay_within(
+        &self,
+        tx: &mut AnyConnection,
+        customer_id: &str,
+        target: &PayTarget,
+        amount: i64,
+        currency: &str,
+    ) -> Result<Payment> {
+        let now = billpay_core::time::now();
+        let p = self.read_payable(&mut *tx, target, true).await?;
         let split = decide(&p, customer_id, amount, currency)?;
         let bill = &p.bill;
 
@@ -448,7 +500,7 @@ impl Store {
         let payment_id = id::new(Kind::Payment);
         let revenue = revenue_account(currency);
         let journal_id = post(
-            &mut tx,
+            &mut *tx,
             "payment",
             &format!("payment {payment_id} of bill {}", bill.id),
             currency,
@@ -502,8 +554,9 @@ impl Store {
         if !inserted {
             return Err(StoreError::Contention);
         }
-        idempotency::record(&mut tx, replay, &payment).await?;
-        tx.commit().await?;
+        for ev in payment_events(bill, outstanding, &payment, &payment.created_at)? {
+            outbox::emit(&mut *tx, &ev, Some(&payment.biller_id), &payment.created_at).await?;
+        }
         Ok(payment)
     }
 
@@ -521,7 +574,7 @@ impl Store {
         let mut tx = conn.begin().await?;
         let pay = sqlx::query(crate::locking!(
             self,
-            "SELECT p.bill_id, p.wallet_account, p.currency, p.amount, p.refunded, r.payable_account_id \
+            "SELECT p.bill_id, p.biller_id, p.wallet_account, p.currency, p.amount, p.refunded, r.payable_account_id \
              FROM payments p JOIN billers r ON r.id = p.biller_id WHERE p.id = $1",
             of "p"
         ))
@@ -537,6 +590,7 @@ impl Store {
             }
             .into());
         }
+        let biller_id = pay.text("biller_id")?;
         let (bill_id, wallet, currency, payable) = (
             pay.text("bill_id")?,
             pay.text("wallet_account")?,
@@ -607,6 +661,8 @@ impl Store {
             journal_id,
             created_at: now,
         };
+        let ev = outbox::event("payment.refunded", &refund, &refund.created_at)?;
+        outbox::emit(&mut tx, &ev, Some(&biller_id), &refund.created_at).await?;
         idempotency::record(&mut tx, replay, &refund).await?;
         tx.commit().await?;
         Ok(refund)

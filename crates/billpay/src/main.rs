@@ -62,6 +62,21 @@ enum Command {
         idempotency_retention_days: u32,
         #[command(flatten)]
         web: WebArgs,
+        /// Also run the worker (scheduled payments, webhook delivery) in this process.
+        #[arg(long, env = "BILLPAY_WORKER")]
+        worker: bool,
+        #[command(flatten)]
+        worker_args: WorkerArgs,
+    },
+    /// Run the worker: scheduled payments and webhook delivery. Any number may run at once.
+    Worker {
+        /// Exit once nothing is due, instead of waiting for more work.
+        #[arg(long)]
+        until_idle: bool,
+        #[arg(long, env = "BILLPAY_DB_MAX_CONNECTIONS", default_value_t = 8)]
+        db_max_connections: u32,
+        #[command(flatten)]
+        args: WorkerArgs,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -95,6 +110,65 @@ struct WebArgs {
     /// (e.g. https://pay.example.com), when the apps are served from elsewhere.
     #[arg(long, env = "BILLPAY_CORS_ORIGINS", value_delimiter = ',')]
     cors_origin: Vec<String>,
+}
+
+/// How the worker retries and paces itself.
+#[derive(clap::Args, Clone)]
+struct WorkerArgs {
+    /// Seconds to wait after a webhook's first failed attempt; each later failure doubles it.
+    #[arg(long, env = "BILLPAY_WEBHOOK_RETRY_BASE_SECS", default_value_t = 30.0)]
+    webhook_retry_base_secs: f64,
+    /// The longest wait, in seconds, between two attempts.
+    #[arg(long, env = "BILLPAY_WEBHOOK_RETRY_MAX_SECS", default_value_t = 21600.0)]
+    webhook_retry_max_secs: f64,
+    /// Hours after the event BillPay stops trying to deliver it.
+    #[arg(long, env = "BILLPAY_WEBHOOK_GIVE_UP_HOURS", default_value_t = 72.0)]
+    webhook_give_up_hours: f64,
+    /// Seconds a claimed delivery stays with one worker before another may take it over.
+    #[arg(long, env = "BILLPAY_WEBHOOK_LEASE_SECS", default_value_t = 60.0)]
+    webhook_lease_secs: f64,
+    /// Seconds a receiver has to answer.
+    #[arg(long, env = "BILLPAY_WEBHOOK_TIMEOUT_SECS", default_value_t = 10.0)]
+    webhook_timeout_secs: f64,
+    /// Deliveries one worker sends at once.
+    #[arg(long, env = "BILLPAY_WEBHOOK_CONCURRENCY", default_value_t = 32)]
+    webhook_concurrency: i64,
+    /// Seconds to wait when there is nothing to do.
+    #[arg(long, env = "BILLPAY_WORKER_POLL_SECS", default_value_t = 0.5)]
+    poll_secs: f64,
+}
+
+impl WorkerArgs {
+    fn settings(&self) -> anyhow::Result<billpay_worker::Settings> {
+        let secs = |name: &str, v: f64| {
+            Duration::try_from_secs_f64(v)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .with_context(|| format!("--{name} must be a positive number of seconds, not {v}"))
+        };
+        if self.webhook_concurrency < 1 {
+            bail!("--webhook-concurrency must be at least 1");
+        }
+        Ok(billpay_worker::Settings {
+            retry: billpay_worker::RetryPolicy {
+                base: secs("webhook-retry-base-secs", self.webhook_retry_base_secs)?,
+                max_delay: secs("webhook-retry-max-secs", self.webhook_retry_max_secs)?,
+                give_up_after: secs("webhook-give-up-hours", self.webhook_give_up_hours * 3600.0)?,
+            },
+            lease: secs("webhook-lease-secs", self.webhook_lease_secs)?,
+            timeout: secs("webhook-timeout-secs", self.webhook_timeout_secs)?,
+            batch: self.webhook_concurrency,
+            idle_wait: secs("poll-secs", self.poll_secs)?,
+        })
+    }
+
+    fn worker(&self, store: &Store) -> anyhow::Result<billpay_worker::Worker> {
+        Ok(billpay_worker::Worker::new(
+            store.clone(),
+            std::sync::Arc::new(billpay_core::time::SystemClock),
+            self.settings()?,
+        )?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -190,8 +264,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             skip_migrations,
             idempotency_retention_days,
             web,
+            worker,
+            worker_args,
         } => {
             let store = open(&cli, *db_max_connections).await?;
+            let worker = if *worker {
+                Some(worker_args.worker(&store)?)
+            } else {
+                None
+            };
             if !skip_migrations {
                 store.migrate().await.context("applying migrations")?;
             }
@@ -202,7 +283,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo_keys = Some(keys);
             }
             let options = web_options(web, demo_keys.as_ref());
-            serve(store, *listen, *idempotency_retention_days, options).await?;
+            serve(store, *listen, *idempotency_retention_days, options, worker).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker {
+            until_idle,
+            db_max_connections,
+            args,
+        } => {
+            let store = open(&cli, *db_max_connections).await?;
+            store
+                .ready()
+                .await
+                .context("the database is not migrated; run `billpay migrate`")?;
+            let worker = args.worker(&store)?;
+            tracing::info!(backend = ?store.backend(), "BillPay worker started");
+            let total = if *until_idle {
+                let mut total = billpay_worker::Tally::default();
+                loop {
+                    let t = worker.tick().await?;
+                    if t.is_idle() {
+                        break total;
+                    }
+                    total.add(t);
+                }
+            } else {
+                worker.run(shutdown_signal()).await
+            };
+            println!(
+                "{}",
+                serde_json::json!({"scheduled_payments_succeeded": total.payments_succeeded,
+                    "scheduled_payments_failed": total.payments_failed,
+                    "webhooks_delivered": total.deliveries_ok, "webhook_attempts_failed": total.deliveries_failed})
+            );
+            store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {
@@ -325,8 +439,16 @@ async fn serve(
     listen: SocketAddr,
     retention_days: u32,
     options: billpay_api::Options,
+    worker: Option<billpay_worker::Worker>,
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_idempotency_keys(store.clone(), retention_days));
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = worker.map(|w| {
+        tracing::info!("running the worker in-process");
+        tokio::spawn(w.run(async {
+            let _ = worker_stopped.await;
+        }))
+    });
     let web = options.web.is_some();
     let router = app_with(AppState::new(store.clone()), options);
     let listener = tokio::net::TcpListener::bind(listen)
@@ -343,6 +465,10 @@ async fn serve(
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    let _ = stop_worker.send(());
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
     store.close().await;
     tracing::info!("shut down cleanly");
     Ok(())

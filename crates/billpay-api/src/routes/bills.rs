@@ -96,6 +96,20 @@ pub struct BulkQuery {
 }
 
 /// The biller a request acts for: a biller key's own, or the one an admin names.
+/// Whether a request's body is declared as CSV.
+pub(crate) fn is_csv(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("text/csv")
+        })
+}
+
 fn acting_biller(who: &Principal, named: Option<&str>) -> Result<String, ApiError> {
     match (who.role(), who.biller(), named) {
         (Role::Biller, Some(own), None) => Ok(own.to_owned()),
@@ -204,18 +218,7 @@ pub async fn bulk_create_bills(
     req: Request,
 ) -> Result<Response, ApiError> {
     let biller_id = acting_biller(&who, q.biller_id.as_deref())?;
-    let is_csv = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("text/csv")
-        });
-    if !is_csv {
+    if !is_csv(req.headers()) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

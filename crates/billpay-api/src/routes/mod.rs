@@ -7,6 +7,9 @@ pub mod dashboard;
 pub mod flags;
 pub mod ledger;
 pub mod payments;
+pub mod scheduled;
+pub mod settlement;
+pub mod webhooks;
 
 use axum::Router;
 use serde::Serialize;
@@ -26,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .merge(ledger::router())
         .merge(flags::router())
         .merge(dashboard::router())
+        .merge(scheduled::router())
+        .merge(webhooks::router())
+        .merge(settlement::router())
 }
 
 /// A page of results, newest first. Pass `next_cursor` as `cursor` to get the next page.

@@ -1,0 +1,330 @@
+//! BillPay's background worker.
+//!
+//! - **Scheduled payments.** Each due payment runs in one transaction that holds its row
+//!   (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so any number of workers run each exactly once.
+//! - **Webhooks.** Deliveries are claimed from the outbox under a lease, signed, posted, and
+//!   retried with exponential backoff for up to three days. A worker killed mid-delivery loses
+//!   its lease and another delivers again, with the same event id for the receiver to drop.
+//!
+//! The worker reads the time from a [`Clock`], which tests move by hand.
+
+pub mod signature;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use billpay_core::time::{Clock, business_date, format_date, format_timestamp};
+use billpay_store::{AttemptOutcome, ClaimedDelivery, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// When a failed delivery is tried again, and when BillPay gives up.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// The wait after the first failure; each later failure doubles it.
+    pub base: Duration,
+    /// The longest wait between two attempts.
+    pub max_delay: Duration,
+    /// How long after the event BillPay stops trying.
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 30 s, 1 min, 2 min, … up to 6 h between attempts, for 3 days: about 20 attempts.
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_secs(30),
+            max_delay: Duration::from_secs(6 * 3600),
+            give_up_after: Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// When to try again after failed attempt number `attempt` (1 for the first), or `None` when
+    /// the event is too old to try again. The last attempt is made at the deadline itself.
+    pub fn next_attempt(
+        &self,
+        attempt: i64,
+        now: OffsetDateTime,
+        event_created: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let deadline = event_created + self.give_up_after;
+        if now >= deadline {
+            return None;
+        }
+        let doublings = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+        let delay = self.base.saturating_mul(1u32 << doublings.min(20)).min(self.max_delay);
+        Some((now + delay).min(deadline))
+    }
+}
+
+/// What the worker is set to do.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub retry: RetryPolicy,
+    /// How long a claimed delivery stays with one worker before another may take it.
+    pub lease: Duration,
+    /// The longest a receiver may take to answer.
+    pub timeout: Duration,
+    /// How many deliveries one worker sends at once.
+    pub batch: i64,
+    /// How long to wait when there is nothing to do.
+    pub idle_wait: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            retry: RetryPolicy::default(),
+            lease: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            batch: 32,
+            idle_wait: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub payments_succeeded: u64,
+    pub payments_failed: u64,
+    pub deliveries_ok: u64,
+    pub deliveries_failed: u64,
+}
+
+impl Tally {
+    pub fn is_idle(&self) -> bool {
+        *self == Tally::default()
+    }
+    pub fn add(&mut self, o: Tally) {
+        self.payments_succeeded += o.payments_succeeded;
+        self.payments_failed += o.payments_failed;
+        self.deliveries_ok += o.deliveries_ok;
+        self.deliveries_failed += o.deliveries_failed;
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    client: reqwest::Client,
+    settings: Settings,
+}
+
+impl Worker {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, WorkerError> {
+        // One process-wide TLS provider; a second install is refused and harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("BillPay-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| WorkerError::Client(e.to_string()))?;
+        Ok(Worker {
+            store,
+            clock,
+            client,
+            settings,
+        })
+    }
+
+    /// Runs every scheduled payment due today (business date) or earlier.
+    pub async fn run_scheduled(&self) -> Result<Tally, WorkerError> {
+        let today = format_date(business_date(self.clock.now()));
+        let mut t = Tally::default();
+        while let Some(s) = self.store.execute_next_scheduled(&today).await? {
+            if s.status == "succeeded" {
+                t.payments_succeeded += 1;
+            } else {
+                t.payments_failed += 1;
+                tracing::info!(scheduled_payment = %s.id, reason = ?s.failure_code, "scheduled payment failed");
+            }
+        }
+        Ok(t)
+    }
+
+    /// Claims one batch of due deliveries and sends them all at once.
+    pub async fn deliver_batch(&self) -> Result<Tally, WorkerError> {
+        let now = self.clock.now();
+        let lease_until = now + self.settings.lease;
+        let claimed = self
+            .store
+            .claim_deliveries(
+                &format_timestamp(now),
+                &format_timestamp(lease_until),
+                self.settings.batch,
+            )
+            .await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for d in claimed {
+            let w = self.clone();
+            tasks.spawn(async move { w.deliver(d).await });
+        }
+        let mut t = Tally::default();
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Ok(true)) => t.deliveries_ok += 1,
+                Ok(Ok(false)) => t.deliveries_failed += 1,
+                Ok(Err(e)) => return Err(e),
+                Err(e) => tracing::error!(error = %e, "a delivery task panicked"),
+            }
+        }
+        Ok(t)
+    }
+
+    /// Posts one delivery and records the attempt. `true` when the receiver took it.
+    async fn deliver(&self, d: ClaimedDelivery) -> Result<bool, WorkerError> {
+        let sent_at = self.clock.now();
+        let header = signature::header(&d.secrets, sent_at.unix_timestamp(), d.payload.as_bytes());
+        let started = Instant::now();
+        let sent = self
+            .client
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .header(signature::EVENT_ID_HEADER, &d.event_id)
+            .header(signature::EVENT_TYPE_HEADER, &d.event_type)
+            .header(signature::SIGNATURE_HEADER, header)
+            .body(d.payload.clone())
+            .send()
+            .await;
+        let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let outcome = match sent {
+            Ok(r) if r.status().is_success() => AttemptOutcome::Delivered {
+                status: r.status().as_u16(),
+            },
+            Ok(r) => AttemptOutcome::Failed {
+                status: Some(r.status().as_u16()),
+                error: format!("the receiver answered {}", r.status()),
+            },
+            Err(e) => AttemptOutcome::Failed {
+                status: None,
+                error: describe(&e),
+            },
+        };
+        let now = self.clock.now();
+        let retry_at = match &outcome {
+            AttemptOutcome::Delivered { .. } => None,
+            AttemptOutcome::Failed { .. } => {
+                let created =
+                    OffsetDateTime::parse(&d.event_created_at, &time::format_description::well_known::Rfc3339)
+                        .unwrap_or(now);
+                self.settings.retry.next_attempt(d.attempt, now, created)
+            }
+        };
+        let ok = matches!(outcome, AttemptOutcome::Delivered { .. });
+        if !ok {
+            tracing::info!(endpoint = %d.endpoint_id, event = %d.event_id, attempt = d.attempt,
+                retry_at = ?retry_at.map(format_timestamp), outcome = ?outcome, "webhook delivery failed");
+        }
+        self.store
+            .record_attempt(
+                &d,
+                &outcome,
+                elapsed,
+                retry_at.map(format_timestamp).as_deref(),
+                &format_timestamp(now),
+            )
+            .await?;
+        Ok(ok)
+    }
+
+    /// One pass: scheduled payments, then deliveries until none is due.
+    pub async fn tick(&self) -> Result<Tally, WorkerError> {
+        let mut t = self.run_scheduled().await?;
+        loop {
+            let d = self.deliver_batch().await?;
+            let idle = d.is_idle();
+            t.add(d);
+            if idle {
+                break;
+            }
+        }
+        Ok(t)
+    }
+
+    /// Works until `shutdown` resolves, waiting `idle_wait` whenever there is nothing to do. A
+    /// database outage is logged and retried rather than ending the worker.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Tally {
+        tokio::pin!(shutdown);
+        let mut total = Tally::default();
+        loop {
+            let wait = match self.tick().await {
+                Ok(t) => {
+                    total.add(t);
+                    if t.is_idle() {
+                        self.settings.idle_wait
+                    } else {
+                        Duration::ZERO
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "worker pass failed; retrying");
+                    self.settings.idle_wait.max(Duration::from_secs(1))
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return total,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+/// A transport error in words a receiver's operator can act on.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the receiver did not answer in time".into()
+    } else if e.is_connect() {
+        "could not connect to the receiver".into()
+    } else {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_stops_after_three_days() {
+        let p = RetryPolicy::default();
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(p.next_attempt(1, t0, t0), Some(t0 + Duration::from_secs(30)));
+        assert_eq!(p.next_attempt(2, t0, t0), Some(t0 + Duration::from_secs(60)));
+        assert_eq!(p.next_attempt(5, t0, t0), Some(t0 + Duration::from_secs(480)));
+        assert_eq!(p.next_attempt(40, t0, t0), Some(t0 + Duration::from_secs(6 * 3600)));
+        // Near the deadline the last attempt lands on it, then BillPay gives up.
+        let late = t0 + Duration::from_secs(3 * 24 * 3600 - 10);
+        assert_eq!(
+            p.next_attempt(19, late, t0),
+            Some(t0 + Duration::from_secs(3 * 24 * 3600))
+        );
+        assert_eq!(p.next_attempt(20, t0 + Duration::from_secs(3 * 24 * 3600), t0), None);
+        // Walking the whole schedule: every attempt is inside the three days, and it ends.
+        let (mut now, mut n) = (t0, 1);
+        while let Some(next) = p.next_attempt(n, now, t0) {
+            assert!(next > now && next <= t0 + p.give_up_after);
+            now = next;
+            n += 1;
+        }
+        assert!((15..=25).contains(&n), "{n} attempts");
+    }
+}
