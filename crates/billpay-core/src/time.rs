@@ -51,13 +51,14 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until it is moved.
-#[derive(Debug)]
-pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+/// A clock that runs with the system clock, plus however far a test has moved it forward: what
+/// the system writes "now" stays in step with it, and a test can still jump days ahead.
+#[derive(Debug, Default)]
+pub struct TestClock(std::sync::Mutex<time::Duration>);
 
-impl ManualClock {
-    pub fn new(at: OffsetDateTime) -> Self {
-        ManualClock(std::sync::Mutex::new(at))
+impl TestClock {
+    pub fn new() -> Self {
+        Self::default()
     }
     pub fn advance(&self, by: time::Duration) {
         if let Ok(mut t) = self.0.lock() {
@@ -66,9 +67,10 @@ impl ManualClock {
     }
 }
 
-impl Clock for ManualClock {
+impl Clock for TestClock {
     fn now(&self) -> OffsetDateTime {
-        self.0.lock().map(|t| *t).unwrap_or_else(|e| *e.into_inner())
+        let shift = self.0.lock().map(|t| *t).unwrap_or_else(|e| *e.into_inner());
+        OffsetDateTime::now_utc() + shift
     }
 }
 
@@ -115,8 +117,9 @@ mod tests {
         let (from, to) = business_day_bounds(parse_date("2026-11-27").unwrap());
         assert_eq!(from, "2026-11-27T05:00:00.000000Z");
         assert_eq!(to, "2026-11-28T05:00:00.000000Z");
-        let clock = ManualClock::new(t);
+        let clock = TestClock::new();
+        let before = business_date(clock.now());
         clock.advance(time::Duration::days(2));
-        assert_eq!(format_date(business_date(clock.now())), "2026-11-29");
+        assert_eq!(business_date(clock.now()) - before, time::Duration::days(2));
     }
 }

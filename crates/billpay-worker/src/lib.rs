@@ -22,8 +22,6 @@ use billpay_store::{AttemptOutcome, ClaimedDelivery, Store, StoreError};
 pub enum WorkerError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
 }
 
 /// When a failed delivery is tried again, and when BillPay gives up.
@@ -114,30 +112,77 @@ impl Tally {
     }
 }
 
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+/// The HTTPS client deliveries go out on: rustls with the ring provider and the system's roots.
+fn http_client() -> HttpClient {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match builder.with_provider_and_native_roots(provider.clone()) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "no system CA certificates: https webhook endpoints will fail until they are installed");
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|c| {
+                    c.with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth()
+                })
+                .unwrap_or_else(|_| unreachable!("ring supports the default protocol versions"));
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    let connector = builder.https_or_http().enable_http1().build();
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
+}
+
 #[derive(Clone)]
 pub struct Worker {
     store: Store,
     clock: Arc<dyn Clock>,
-    client: reqwest::Client,
+    client: HttpClient,
     settings: Settings,
 }
 
 impl Worker {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, WorkerError> {
-        // One process-wide TLS provider; a second install is refused and harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("BillPay-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| WorkerError::Client(e.to_string()))?;
         Ok(Worker {
             store,
             clock,
-            client,
+            client: http_client(),
             settings,
         })
+    }
+
+    /// Posts a body; `Ok(status)` when the receiver answered, `Err(why)` when it did not.
+    async fn post(&self, d: &ClaimedDelivery, signature: &str) -> Result<u16, String> {
+        let req = http::Request::post(&d.url)
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("BillPay-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .header(signature::EVENT_ID_HEADER, &d.event_id)
+            .header(signature::EVENT_TYPE_HEADER, &d.event_type)
+            .header(signature::SIGNATURE_HEADER, signature)
+            .body(http_body_util::Full::new(bytes::Bytes::from(d.payload.clone())))
+            .map_err(|e| format!("the endpoint URL cannot be used: {e}"))?;
+        let sent = tokio::time::timeout(self.settings.timeout, async {
+            let resp = self.client.request(req).await?;
+            let status = resp.status().as_u16();
+            // Read (and drop) the answer so the connection can be reused.
+            let _ = http_body_util::BodyExt::collect(resp.into_body()).await;
+            Ok::<u16, hyper_util::client::legacy::Error>(status)
+        })
+        .await;
+        match sent {
+            Err(_) => Err(format!(
+                "the receiver did not answer within {:?}",
+                self.settings.timeout
+            )),
+            Ok(Err(e)) => Err(describe(&e)),
+            Ok(Ok(status)) => Ok(status),
+        }
     }
 
     /// Runs every scheduled payment due today (business date) or earlier.
@@ -189,29 +234,15 @@ impl Worker {
         let sent_at = self.clock.now();
         let header = signature::header(&d.secrets, sent_at.unix_timestamp(), d.payload.as_bytes());
         let started = Instant::now();
-        let sent = self
-            .client
-            .post(&d.url)
-            .header("content-type", "application/json")
-            .header(signature::EVENT_ID_HEADER, &d.event_id)
-            .header(signature::EVENT_TYPE_HEADER, &d.event_type)
-            .header(signature::SIGNATURE_HEADER, header)
-            .body(d.payload.clone())
-            .send()
-            .await;
+        let sent = self.post(&d, &header).await;
         let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let outcome = match sent {
-            Ok(r) if r.status().is_success() => AttemptOutcome::Delivered {
-                status: r.status().as_u16(),
+            Ok(status) if (200..300).contains(&status) => AttemptOutcome::Delivered { status },
+            Ok(status) => AttemptOutcome::Failed {
+                status: Some(status),
+                error: format!("the receiver answered {status}"),
             },
-            Ok(r) => AttemptOutcome::Failed {
-                status: Some(r.status().as_u16()),
-                error: format!("the receiver answered {}", r.status()),
-            },
-            Err(e) => AttemptOutcome::Failed {
-                status: None,
-                error: describe(&e),
-            },
+            Err(error) => AttemptOutcome::Failed { status: None, error },
         };
         let now = self.clock.now();
         let retry_at = match &outcome {
@@ -282,21 +313,19 @@ impl Worker {
     }
 }
 
-/// A transport error in words a receiver's operator can act on.
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the receiver did not answer in time".into()
-    } else if e.is_connect() {
-        "could not connect to the receiver".into()
+/// A transport error, with its causes, in words a receiver's operator can act on.
+fn describe(e: &hyper_util::client::legacy::Error) -> String {
+    let mut msg = if e.is_connect() {
+        "could not connect to the receiver".to_owned()
     } else {
-        let mut msg = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            msg = format!("{msg}: {s}");
-            src = s.source();
-        }
-        msg
+        e.to_string()
+    };
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
     }
+    msg
 }
 
 #[cfg(test)]

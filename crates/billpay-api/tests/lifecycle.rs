@@ -1,0 +1,707 @@
+//! The bill-pay lifecycle over HTTP, on SQLite and PostgreSQL: scheduled payments and autopay run
+//! by the worker on a clock the test moves, signed webhooks with retries, replays and secret
+//! rotation, and settlement with reconciliation.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use billpay_core::time::{Clock, TestClock, business_date, format_date};
+use billpay_worker::{Settings, Worker, signature};
+use common::{ADMIN, ANA, ENERGIA, TestApp};
+use serde_json::{Value, json};
+
+fn worker(app: &TestApp) -> (Worker, Arc<TestClock>) {
+    let clock = Arc::new(TestClock::new());
+    let w = Worker::new(app.store().clone(), clock.clone(), Settings::default()).unwrap();
+    (w, clock)
+}
+
+fn date_in(clock: &TestClock, days: i64) -> String {
+    format_date(business_date(clock.now()) + time::Duration::days(days))
+}
+
+/// A new customer with `funds` COP in the wallet; returns its id.
+async fn customer(app: &TestApp, funds: i64) -> String {
+    let c = app
+        .post("/v1/customers", ADMIN, json!({"name": "Marta Ruiz"}))
+        .await
+        .ok(201);
+    let id = c["id"].as_str().unwrap().to_owned();
+    if funds > 0 {
+        app.post_idem(
+            &format!("/v1/customers/{id}/wallet/topups"),
+            ADMIN,
+            &format!("fund-{id}"),
+            json!({"amount": funds, "currency": "COP"}),
+        )
+        .await
+        .ok(201);
+    }
+    id
+}
+
+both!(scheduled_payments_run_once_on_their_date, |app: TestApp| async move {
+    let (worker, clock) = worker(&app);
+    let bill = app.bill_id("blr_demo_energia", "1002003001").await;
+    let before = app.balance("cus_demo_ana", "COP").await;
+    let in3 = date_in(&clock, 3);
+
+    // Bad input is refused by name, and nothing is scheduled.
+    let yesterday = date_in(&clock, -1);
+    let r = app
+        .post(
+            "/v1/scheduled-payments",
+            ANA,
+            json!({"bill_id": bill, "amount": 18_550_000, "currency": "COP", "execute_on": yesterday}),
+        )
+        .await;
+    assert!(
+        r.problem(422, "invalid_request")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("in the past")
+    );
+    let r = app
+        .post(
+            "/v1/scheduled-payments",
+            ANA,
+            json!({"bill_id": bill, "amount": 18_550_000, "currency": "COP", "execute_on": "next week"}),
+        )
+        .await;
+    assert!(
+        r.problem(422, "invalid_request")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("execute_on")
+    );
+    app.post(
+        "/v1/scheduled-payments",
+        ENERGIA,
+        json!({"bill_id": bill, "amount": 1, "currency": "COP", "execute_on": in3}),
+    )
+    .await
+    .problem(403, "forbidden");
+    let luis_bill = app.bill_id("blr_demo_predial", "PRED-2026-00042").await;
+    app.post(
+        "/v1/scheduled-payments",
+        ANA,
+        json!({"bill_id": luis_bill, "amount": 1, "currency": "COP", "execute_on": in3}),
+    )
+    .await
+    .problem(404, "bill_not_found");
+    app.post(
+        "/v1/scheduled-payments",
+        ANA,
+        json!({"bill_id": bill, "amount": 18_550_000, "currency": "USD", "execute_on": in3}),
+    )
+    .await
+    .problem(422, "currency_mismatch");
+
+    let s = app
+        .post_idem(
+            "/v1/scheduled-payments",
+            ANA,
+            "sched-1",
+            json!({"bill_id": bill, "amount": 18_550_000, "currency": "COP", "execute_on": in3}),
+        )
+        .await
+        .ok(201);
+    assert_eq!(s["status"], "pending");
+    let sid = s["id"].as_str().unwrap().to_owned();
+    // The same key replays the first answer rather than scheduling twice.
+    let again = app
+        .post_idem(
+            "/v1/scheduled-payments",
+            ANA,
+            "sched-1",
+            json!({"bill_id": bill, "amount": 18_550_000, "currency": "COP", "execute_on": in3}),
+        )
+        .await
+        .ok(201);
+    assert_eq!(again["id"], sid.as_str());
+
+    // A second one, cancelled before its date, never runs.
+    let water = app.bill_id("blr_demo_acueducto", "AC-100200").await;
+    let c = app
+        .post(
+            "/v1/scheduled-payments",
+            ANA,
+            json!({"bill_id": water, "amount": 7_420_000, "currency": "COP", "execute_on": in3}),
+        )
+        .await
+        .ok(201);
+    let cid = c["id"].as_str().unwrap();
+    assert_eq!(
+        app.post(&format!("/v1/scheduled-payments/{cid}/cancel"), ANA, json!({}))
+            .await
+            .ok(200)["status"],
+        "cancelled"
+    );
+    app.post(&format!("/v1/scheduled-payments/{cid}/cancel"), ANA, json!({}))
+        .await
+        .problem(409, "conflict");
+
+    // Not due yet: nothing happens.
+    assert!(worker.tick().await.unwrap().is_idle());
+    assert_eq!(app.balance("cus_demo_ana", "COP").await, before);
+
+    clock.advance(time::Duration::days(3));
+    let t = worker.tick().await.unwrap();
+    assert_eq!((t.payments_succeeded, t.payments_failed), (1, 0));
+    let done = app.get(&format!("/v1/scheduled-payments/{sid}"), ANA).await.ok(200);
+    assert_eq!(done["status"], "succeeded");
+    let payment = app
+        .get(&format!("/v1/payments/{}", done["payment_id"].as_str().unwrap()), ANA)
+        .await
+        .ok(200);
+    assert_eq!(payment["amount"], 18_550_000);
+    assert_eq!(payment["bill_id"], bill.as_str());
+    assert_eq!(
+        app.balance("cus_demo_ana", "COP").await,
+        before - payment["total_debited"].as_i64().unwrap()
+    );
+    assert_eq!(
+        app.get(&format!("/v1/bills/{bill}"), ADMIN).await.ok(200)["status"],
+        "paid"
+    );
+    assert_eq!(
+        app.get(&format!("/v1/bills/{water}"), ADMIN).await.ok(200)["status"],
+        "open"
+    );
+    // Run again: nothing more is paid.
+    assert!(worker.tick().await.unwrap().is_idle());
+    app.post(&format!("/v1/scheduled-payments/{sid}/cancel"), ANA, json!({}))
+        .await
+        .problem(409, "conflict");
+
+    // A payment the wallet cannot cover fails with its reason, and the customer is told.
+    let (_, other_bill) = app
+        .biller_with_bill(
+            "exact",
+            json!({"fixed": 0, "bps": 0, "payer": "customer"}),
+            "COP",
+            50_000,
+        )
+        .await;
+    let poor = customer(&app, 10_000).await;
+    let f = app
+        .post(
+            "/v1/scheduled-payments",
+            ADMIN,
+            json!({"bill_id": other_bill, "amount": 50_000, "currency": "COP",
+            "execute_on": date_in(&clock, 0), "customer_id": poor}),
+        )
+        .await
+        .ok(201);
+    let t = worker.tick().await.unwrap();
+    assert_eq!((t.payments_succeeded, t.payments_failed), (0, 1));
+    let failed = app
+        .get(&format!("/v1/scheduled-payments/{}", f["id"].as_str().unwrap()), ADMIN)
+        .await
+        .ok(200);
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["failure_code"], "insufficient_funds");
+    assert!(
+        failed["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not hold enough COP")
+    );
+    assert!(failed["payment_id"].is_null());
+    let notes = app
+        .get(&format!("/v1/notifications?customer_id={poor}"), ADMIN)
+        .await
+        .ok(200);
+    assert_eq!(notes["data"][0]["kind"], "scheduled_payment.failed");
+    assert_eq!(notes["data"][0]["subject_id"], f["id"]);
+    assert_eq!(app.balance(&poor, "COP").await, 10_000);
+
+    // Customers see only their own.
+    let mine = app.get("/v1/scheduled-payments", ANA).await.ok(200);
+    assert!(
+        mine["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["customer_id"] == "cus_demo_ana")
+    );
+    assert_eq!(mine["data"].as_array().unwrap().len(), 2);
+    app.get(&format!("/v1/scheduled-payments/{}", f["id"].as_str().unwrap()), ANA)
+        .await
+        .problem(404, "scheduled_payment_not_found");
+    app.get("/v1/scheduled-payments?status=done", ANA)
+        .await
+        .problem(400, "invalid_query");
+    app.assert_ledger_ok().await;
+});
+
+both!(
+    autopay_schedules_new_bills_and_skips_those_over_the_cap,
+    |app: TestApp| async move {
+        let (worker, clock) = worker(&app);
+        // Bad enrollments are refused by name.
+        let enroll = |body: Value| {
+            let app = &app;
+            async move { app.post("/v1/autopay", ANA, body).await }
+        };
+        enroll(json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "days_before": 61, "amount_mode": "full"}))
+        .await
+        .problem(422, "invalid_request");
+        enroll(json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "days_before": 3, "amount_mode": "fixed"}))
+        .await
+        .problem(422, "invalid_request");
+        enroll(json!({"biller_id": "blr_demo_energia", "reference": "12", "days_before": 3, "amount_mode": "full"}))
+            .await
+            .problem(422, "reference_invalid");
+        enroll(
+            json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "days_before": 3, "amount_mode": "fixed",
+        "fixed_amount": 500, "max_amount": 100}),
+        )
+        .await
+        .problem(422, "invalid_request");
+
+        let a = enroll(
+            json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "days_before": 3, "amount_mode": "full",
+        "max_amount": 30_000_000}),
+        )
+        .await
+        .ok(201);
+        assert_eq!(a["status"], "active");
+        enroll(json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "days_before": 1, "amount_mode": "full"}))
+        .await
+        .problem(409, "conflict");
+        let capped = enroll(
+            json!({"biller_id": "blr_demo_telco", "reference": "300-1234567", "days_before": 0, "amount_mode": "full",
+        "max_amount": 5_000}),
+        )
+        .await
+        .ok(201);
+
+        // The biller presents next month's bill: its payment is scheduled 3 days before it is due.
+        let due = date_in(&clock, 10);
+        let bill = app
+            .post(
+                "/v1/bills",
+                ENERGIA,
+                json!({"reference": "1002003001", "customer_name": "Ana Gómez", "customer_id": "cus_demo_ana",
+            "amount_due": 190_000_00, "currency": "COP", "due_date": due}),
+            )
+            .await
+            .ok(201);
+        let scheduled = app.get("/v1/scheduled-payments?status=pending", ANA).await.ok(200);
+        let s = &scheduled["data"][0];
+        assert_eq!(s["bill_id"], bill["id"]);
+        assert_eq!(s["autopay_id"], a["id"]);
+        assert_eq!(s["amount"], 190_000_00);
+        assert_eq!(s["execute_on"], date_in(&clock, 7).as_str());
+
+        // A telco bill over the cap is not scheduled; Ana is told instead.
+        let over = app
+            .post(
+                "/v1/bills",
+                ADMIN,
+                json!({"biller_id": "blr_demo_telco", "reference": "300-1234567", "customer_name": "Ana Gómez",
+            "customer_id": "cus_demo_ana", "amount_due": 9_000, "currency": "USD", "due_date": due}),
+            )
+            .await
+            .ok(201);
+        let pending = app.get("/v1/scheduled-payments?status=pending", ANA).await.ok(200);
+        assert!(
+            pending["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["bill_id"] != over["id"])
+        );
+        let notes = app.get("/v1/notifications", ANA).await.ok(200);
+        assert_eq!(notes["data"][0]["kind"], "autopay.skipped");
+        assert_eq!(notes["data"][0]["subject_id"], over["id"]);
+        assert!(
+            notes["data"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("over your limit")
+        );
+
+        // On the date, the worker pays it.
+        clock.advance(time::Duration::days(7));
+        assert_eq!(worker.tick().await.unwrap().payments_succeeded, 1);
+        assert_eq!(
+            app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), ADMIN)
+                .await
+                .ok(200)["status"],
+            "paid"
+        );
+
+        // Turned off, autopay schedules nothing more.
+        let off = app
+            .raw(
+                reqwest::Method::DELETE,
+                &format!("/v1/autopay/{}", a["id"].as_str().unwrap()),
+                Some(ANA),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(off.ok(200)["status"], "cancelled");
+        app.post(
+            "/v1/bills",
+            ENERGIA,
+            json!({"reference": "1002003001", "customer_name": "Ana Gómez", "customer_id": "cus_demo_ana",
+        "amount_due": 200_000_00, "currency": "COP", "due_date": date_in(&clock, 40)}),
+        )
+        .await
+        .ok(201);
+        assert_eq!(
+            app.get("/v1/scheduled-payments?status=pending", ANA).await.ok(200)["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(
+            app.get("/v1/autopay", ANA).await.ok(200)["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        app.get(
+            &format!("/v1/autopay/{}", capped["id"].as_str().unwrap()),
+            "bpk_demo_customer_luis",
+        )
+        .await
+        .problem(404, "autopay_enrollment_not_found");
+        app.assert_ledger_ok().await;
+    }
+);
+
+/// A receiver that records what it gets and answers with the status the test sets.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Receiver {
+    async fn start() -> (Receiver, String) {
+        let r = Receiver::default();
+        r.status.store(200, Ordering::SeqCst);
+        let state = r.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                |axum::extract::State(s): axum::extract::State<Receiver>,
+                 headers: axum::http::HeaderMap,
+                 body: String| async move {
+                    s.got.lock().unwrap().push((headers, body));
+                    axum::http::StatusCode::from_u16(s.status.load(Ordering::SeqCst)).unwrap()
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app.with_state(state)).await });
+        (r, url)
+    }
+    fn take(&self) -> Vec<(axum::http::HeaderMap, String)> {
+        std::mem::take(&mut *self.got.lock().unwrap())
+    }
+}
+
+fn header<'a>(h: &'a axum::http::HeaderMap, name: &str) -> &'a str {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+both!(
+    webhooks_are_signed_retried_replayed_and_rotated,
+    |app: TestApp| async move {
+        let (worker, clock) = worker(&app);
+        let (rx, url) = Receiver::start().await;
+
+        // Registration refuses what it cannot deliver to, by name.
+        app.post(
+            "/v1/webhook-endpoints",
+            ENERGIA,
+            json!({"url": "http://billing.example.com/hook", "event_types": ["bill.paid"]}),
+        )
+        .await
+        .problem(422, "invalid_request");
+        let r = app
+            .post(
+                "/v1/webhook-endpoints",
+                ENERGIA,
+                json!({"url": url, "event_types": ["payment.paid"]}),
+            )
+            .await;
+        assert!(
+            r.problem(422, "invalid_request")["detail"]
+                .as_str()
+                .unwrap()
+                .contains("payment.paid")
+        );
+        app.post("/v1/webhook-endpoints", ENERGIA, json!({"url": url, "event_types": []}))
+            .await
+            .problem(422, "invalid_request");
+        app.post("/v1/webhook-endpoints", ANA, json!({"url": url, "event_types": ["*"]}))
+            .await
+            .problem(403, "forbidden");
+        app.post(
+            "/v1/webhook-endpoints",
+            ENERGIA,
+            json!({"url": url, "event_types": ["*"], "biller_id": "blr_demo_telco"}),
+        )
+        .await
+        .problem(403, "forbidden");
+
+        let ep = app
+            .post(
+                "/v1/webhook-endpoints",
+                ENERGIA,
+                json!({"url": url, "event_types": ["payment.succeeded", "bill.paid"], "description": "ERP"}),
+            )
+            .await
+            .ok(201);
+        let ep_id = ep["id"].as_str().unwrap().to_owned();
+        let secret = ep["secret"].as_str().unwrap().to_owned();
+        assert!(secret.starts_with("whsec_"));
+        assert_eq!(ep["biller_id"], "blr_demo_energia");
+        // The secret is shown once.
+        assert!(
+            app.get(&format!("/v1/webhook-endpoints/{ep_id}"), ENERGIA)
+                .await
+                .ok(200)
+                .get("secret")
+                .is_none()
+        );
+        app.get(&format!("/v1/webhook-endpoints/{ep_id}"), "bpk_demo_biller_telco")
+            .await
+            .problem(404, "webhook_endpoint_not_found");
+
+        // A payment to Energía: two events, each signed, each with its id.
+        app.post_idem("/v1/payments", ANA, "wh-pay-1", json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 18_550_000, "currency": "COP"}))
+        .await
+        .ok(201);
+        // A payment to another biller is not Energía's to receive.
+        app.post_idem("/v1/payments", ANA, "wh-pay-2", json!({"biller_id": "blr_demo_gasnatural", "reference": "40050060", "amount": 4_315_000, "currency": "COP"}))
+        .await
+        .ok(201);
+        assert_eq!(worker.tick().await.unwrap().deliveries_ok, 2);
+        let got = rx.take();
+        let mut types: Vec<&str> = got.iter().map(|(h, _)| header(h, "billpay-event-type")).collect();
+        types.sort();
+        assert_eq!(types, ["bill.paid", "payment.succeeded"]);
+        let now = clock.now().unix_timestamp();
+        for (h, body) in &got {
+            signature::verify(header(h, "billpay-signature"), body.as_bytes(), &secret, now, 300).unwrap();
+            let v: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(v["id"], header(h, "billpay-event-id"));
+            assert_eq!(v["type"], header(h, "billpay-event-type"));
+            assert_eq!(v["data"]["biller_id"], "blr_demo_energia");
+            assert!(
+                signature::verify(header(h, "billpay-signature"), body.as_bytes(), "whsec_wrong", now, 300).is_err()
+            );
+        }
+        let paid_event = got
+            .iter()
+            .find(|(h, _)| header(h, "billpay-event-type") == "bill.paid")
+            .unwrap();
+        let paid_event_id = header(&paid_event.0, "billpay-event-id").to_owned();
+
+        // The receiver fails: the attempt is logged, retried after the backoff, then delivered.
+        rx.status.store(503, Ordering::SeqCst);
+        app.post_idem(
+            "/v1/payments",
+            ANA,
+            "wh-pay-3",
+            json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 1, "currency": "COP"}),
+        )
+        .await
+        .problem(409, "bill_already_paid");
+        let bill = app
+        .post("/v1/bills", ENERGIA, json!({"reference": "1002003009", "customer_name": "Ana Gómez", "amount_due": 1_000_000, "currency": "COP", "due_date": "2030-01-31"}))
+        .await
+        .ok(201);
+        app.post_idem(
+            "/v1/payments",
+            ANA,
+            "wh-pay-4",
+            json!({"bill_id": bill["id"], "amount": 1_000_000, "currency": "COP"}),
+        )
+        .await
+        .ok(201);
+        let t = worker.tick().await.unwrap();
+        assert_eq!((t.deliveries_ok, t.deliveries_failed), (0, 2));
+        assert!(
+            worker.tick().await.unwrap().is_idle(),
+            "nothing is retried before the backoff"
+        );
+        let pending = app
+            .get(
+                &format!("/v1/webhook-endpoints/{ep_id}/deliveries?status=pending"),
+                ENERGIA,
+            )
+            .await
+            .ok(200);
+        let first_failed = pending["data"][0].clone();
+        assert_eq!(first_failed["attempts"], 1);
+        assert_eq!(first_failed["last_status"], 503);
+        rx.status.store(200, Ordering::SeqCst);
+        clock.advance(time::Duration::seconds(31));
+        assert_eq!(worker.tick().await.unwrap().deliveries_ok, 2);
+        let log = app
+            .get(
+                &format!(
+                    "/v1/webhook-endpoints/{ep_id}/deliveries/{}",
+                    first_failed["event_id"].as_str().unwrap()
+                ),
+                ENERGIA,
+            )
+            .await
+            .ok(200);
+        assert_eq!(log["status"], "delivered");
+        let codes: Vec<i64> = log["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["status_code"].as_i64().unwrap())
+            .collect();
+        assert_eq!(codes, [503, 200]);
+        rx.take();
+
+        // Replay sends the same event, with the same id, again.
+        let r = app
+            .post(
+                &format!("/v1/webhook-endpoints/{ep_id}/deliveries/{paid_event_id}/replay"),
+                ENERGIA,
+                json!({}),
+            )
+            .await
+            .ok(202);
+        assert_eq!(r["status"], "pending");
+        assert_eq!(worker.tick().await.unwrap().deliveries_ok, 1);
+        let again = rx.take();
+        assert_eq!(header(&again[0].0, "billpay-event-id"), paid_event_id);
+        app.post(
+            &format!("/v1/webhook-endpoints/{ep_id}/deliveries/evt_01jdx5v9k3m0000000000000ee/replay"),
+            ENERGIA,
+            json!({}),
+        )
+        .await
+        .problem(404, "event_not_found");
+
+        // Rotation: during the grace period both secrets verify; the old one stops after it.
+        app.post(
+            &format!("/v1/webhook-endpoints/{ep_id}/rotate-secret"),
+            ENERGIA,
+            json!({"grace_period_seconds": 999_999}),
+        )
+        .await
+        .problem(422, "invalid_request");
+        let rotated = app
+            .post(
+                &format!("/v1/webhook-endpoints/{ep_id}/rotate-secret"),
+                ENERGIA,
+                json!({"grace_period_seconds": 3600}),
+            )
+            .await
+            .ok(200);
+        let new_secret = rotated["secret"].as_str().unwrap().to_owned();
+        assert_ne!(new_secret, secret);
+        assert!(rotated["previous_secret_expires_at"].is_string());
+        app.post(
+            &format!("/v1/webhook-endpoints/{ep_id}/deliveries/{paid_event_id}/replay"),
+            ENERGIA,
+            json!({}),
+        )
+        .await
+        .ok(202);
+        worker.tick().await.unwrap();
+        let (h, body) = rx.take().pop().unwrap();
+        let sig = header(&h, "billpay-signature");
+        assert_eq!(sig.matches("v1=").count(), 2);
+        let now = clock.now().unix_timestamp();
+        signature::verify(sig, body.as_bytes(), &new_secret, now, 300).unwrap();
+        signature::verify(sig, body.as_bytes(), &secret, now, 300).unwrap();
+        clock.advance(time::Duration::hours(2));
+        app.post(
+            &format!("/v1/webhook-endpoints/{ep_id}/deliveries/{paid_event_id}/replay"),
+            ENERGIA,
+            json!({}),
+        )
+        .await
+        .ok(202);
+        worker.tick().await.unwrap();
+        let (h, body) = rx.take().pop().unwrap();
+        let sig = header(&h, "billpay-signature");
+        assert_eq!(sig.matches("v1=").count(), 1);
+        let now = clock.now().unix_timestamp();
+        signature::verify(sig, body.as_bytes(), &new_secret, now, 300).unwrap();
+        assert!(signature::verify(sig, body.as_bytes(), &secret, now, 300).is_err());
+
+        // A receiver that never comes back: retries stop three days after the event.
+        rx.status.store(500, Ordering::SeqCst);
+        let bill = app
+        .post("/v1/bills", ENERGIA, json!({"reference": "1002003010", "customer_name": "Ana Gómez", "amount_due": 500_000, "currency": "COP", "due_date": "2030-01-31"}))
+        .await
+        .ok(201);
+        app.post_idem(
+            "/v1/payments",
+            ANA,
+            "wh-pay-5",
+            json!({"bill_id": bill["id"], "amount": 500_000, "currency": "COP"}),
+        )
+        .await
+        .ok(201);
+        let mut ticks = 0;
+        loop {
+            worker.tick().await.unwrap();
+            let failed = app
+                .get(
+                    &format!("/v1/webhook-endpoints/{ep_id}/deliveries?status=failed"),
+                    ENERGIA,
+                )
+                .await
+                .ok(200);
+            if failed["data"].as_array().unwrap().len() == 2 {
+                let attempts = failed["data"][0]["attempts"].as_i64().unwrap();
+                assert!((12..=30).contains(&attempts), "{attempts} attempts");
+                break;
+            }
+            clock.advance(time::Duration::hours(3));
+            ticks += 1;
+            assert!(ticks < 40, "deliveries never gave up");
+        }
+        // A platform endpoint receives every biller's events; disabled, it receives no more.
+        let platform = app
+            .post(
+                "/v1/webhook-endpoints",
+                ADMIN,
+                json!({"url": url, "event_types": ["*"]}),
+            )
+            .await
+            .ok(201);
+        assert!(platform["biller_id"].is_null());
+        let listed = app.get("/v1/webhook-endpoints", ENERGIA).await.ok(200);
+        assert_eq!(
+            listed["data"].as_array().unwrap().len(),
+            1,
+            "a biller sees only its own endpoints"
+        );
+        let off = app
+            .raw(
+                reqwest::Method::DELETE,
+                &format!("/v1/webhook-endpoints/{}", platform["id"].as_str().unwrap()),
+                Some(ADMIN),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(off.ok(200)["status"], "disabled");
+        let _ = Duration::ZERO;
+    }
+);
