@@ -708,157 +708,322 @@ both!(
 
 /// Parses the report's CSV into rows of cells.
 fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    text.lines().map(|l| l.split(',').map(str::to_owned).collect()).collect()
+    text.lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
 }
 
-both!(settlement_matches_the_ledger_and_reconciliation_finds_planted_differences, |app: TestApp| async move {
-    // A biller that bears a fee of 1,000 plus 0.5 %, and takes partial payments.
-    let (biller, bill) = app
-        .biller_with_bill("partial", json!({"fixed": 1_000, "bps": 50, "payer": "biller"}), "COP", 10_000_000)
-        .await;
-    let payer = customer(&app, 20_000_000).await;
-    let mut payments = Vec::new();
-    for (i, amount) in [1_000_000, 2_500_000, 333_333].into_iter().enumerate() {
-        let p = app
-            .post_idem("/v1/payments", ADMIN, &format!("stl-{i}"), json!({"bill_id": bill, "amount": amount, "currency": "COP", "customer_id": payer}))
+both!(
+    settlement_matches_the_ledger_and_reconciliation_finds_planted_differences,
+    |app: TestApp| async move {
+        // A biller that bears a fee of 1,000 plus 0.5 %, and takes partial payments.
+        let (biller, bill) = app
+            .biller_with_bill(
+                "partial",
+                json!({"fixed": 1_000, "bps": 50, "payer": "biller"}),
+                "COP",
+                10_000_000,
+            )
+            .await;
+        let payer = customer(&app, 20_000_000).await;
+        let mut payments = Vec::new();
+        for (i, amount) in [1_000_000, 2_500_000, 333_333].into_iter().enumerate() {
+            let p = app
+                .post_idem(
+                    "/v1/payments",
+                    ADMIN,
+                    &format!("stl-{i}"),
+                    json!({"bill_id": bill, "amount": amount, "currency": "COP", "customer_id": payer}),
+                )
+                .await
+                .ok(201);
+            payments.push(p);
+        }
+        let refund = app
+            .post_idem(
+                &format!("/v1/payments/{}/refunds", payments[1]["id"].as_str().unwrap()),
+                ADMIN,
+                "stl-r",
+                json!({"amount": 500_000, "reason": "duplicate"}),
+            )
             .await
             .ok(201);
-        payments.push(p);
-    }
-    let refund = app
-        .post_idem(&format!("/v1/payments/{}/refunds", payments[1]["id"].as_str().unwrap()), ADMIN, "stl-r", json!({"amount": 500_000, "reason": "duplicate"}))
+        let b = app.get(&format!("/v1/billers/{biller}"), ADMIN).await.ok(200);
+        let payable = b["payable_account_id"].as_str().unwrap().to_owned();
+        let ledger_payable = app.get(&format!("/v1/ledger/accounts/{payable}"), ADMIN).await.ok(200)["balance"]
+            .as_i64()
+            .unwrap();
+
+        // Today's report: every item, the fees, and a net equal to what the ledger says is owed.
+        let today = format_date(business_date(time::OffsetDateTime::now_utc()));
+        let report = app
+            .get(&format!("/v1/billers/{biller}/settlement-reports/{today}"), ADMIN)
+            .await
+            .ok(200);
+        let t = &report["totals"];
+        assert_eq!(t["payments_count"], 3);
+        assert_eq!(t["payments_amount"], 3_833_333);
+        assert_eq!(t["refunds_count"], 1);
+        assert_eq!(t["refunds_amount"], 500_000);
+        let fees: i64 = payments.iter().map(|p| p["fee"].as_i64().unwrap()).sum();
+        assert_eq!(t["biller_fees"], fees);
+        assert_eq!(t["customer_fees"], 0);
+        assert_eq!(t["net_amount"].as_i64().unwrap(), 3_833_333 - fees - 500_000);
+        assert_eq!(
+            t["net_amount"].as_i64().unwrap(),
+            ledger_payable,
+            "report net = payable balance in the ledger"
+        );
+        let csv = app
+            .get(
+                &format!("/v1/billers/{biller}/settlement-reports/{today}?format=csv"),
+                ADMIN,
+            )
+            .await;
+        assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let rows = csv_rows(&csv.text);
+        assert_eq!(rows[0][0], "kind");
+        assert_eq!(rows.len(), 1 + 4 + 1);
+        let total = rows.last().unwrap();
+        assert_eq!(total[0], "total");
+        assert_eq!(total[7].parse::<i64>().unwrap(), ledger_payable);
+        let net_of_rows: i64 = rows[1..rows.len() - 1]
+            .iter()
+            .map(|r| r[7].parse::<i64>().unwrap())
+            .sum();
+        assert_eq!(net_of_rows, ledger_payable);
+        // Another biller cannot read it; bad dates and formats are named.
+        app.get(&format!("/v1/billers/{biller}/settlement-reports/{today}"), ENERGIA)
+            .await
+            .problem(404, "biller_not_found");
+        app.get(&format!("/v1/billers/{biller}/settlement-reports/2026-02-30"), ADMIN)
+            .await
+            .problem(400, "invalid_date");
+        app.get(
+            &format!("/v1/billers/{biller}/settlement-reports/{today}?format=xml"),
+            ADMIN,
+        )
         .await
-        .ok(201);
-    let b = app.get(&format!("/v1/billers/{biller}"), ADMIN).await.ok(200);
-    let payable = b["payable_account_id"].as_str().unwrap().to_owned();
-    let ledger_payable = app.get(&format!("/v1/ledger/accounts/{payable}"), ADMIN).await.ok(200)["balance"].as_i64().unwrap();
+        .problem(400, "invalid_query");
+        // A day with nothing in it reports zeros.
+        let empty = app
+            .get(&format!("/v1/billers/{biller}/settlement-reports/2020-01-01"), ADMIN)
+            .await
+            .ok(200);
+        assert_eq!(empty["totals"]["net_amount"], 0);
 
-    // Today's report: every item, the fees, and a net equal to what the ledger says is owed.
-    let today = format_date(business_date(time::OffsetDateTime::now_utc()));
-    let report = app.get(&format!("/v1/billers/{biller}/settlement-reports/{today}"), ADMIN).await.ok(200);
-    let t = &report["totals"];
-    assert_eq!(t["payments_count"], 3);
-    assert_eq!(t["payments_amount"], 3_833_333);
-    assert_eq!(t["refunds_count"], 1);
-    assert_eq!(t["refunds_amount"], 500_000);
-    let fees: i64 = payments.iter().map(|p| p["fee"].as_i64().unwrap()).sum();
-    assert_eq!(t["biller_fees"], fees);
-    assert_eq!(t["customer_fees"], 0);
-    assert_eq!(t["net_amount"].as_i64().unwrap(), 3_833_333 - fees - 500_000);
-    assert_eq!(t["net_amount"].as_i64().unwrap(), ledger_payable, "report net = payable balance in the ledger");
-    let csv = app.get(&format!("/v1/billers/{biller}/settlement-reports/{today}?format=csv"), ADMIN).await;
-    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
-    let rows = csv_rows(&csv.text);
-    assert_eq!(rows[0][0], "kind");
-    assert_eq!(rows.len(), 1 + 4 + 1);
-    let total = rows.last().unwrap();
-    assert_eq!(total[0], "total");
-    assert_eq!(total[7].parse::<i64>().unwrap(), ledger_payable);
-    let net_of_rows: i64 = rows[1..rows.len() - 1].iter().map(|r| r[7].parse::<i64>().unwrap()).sum();
-    assert_eq!(net_of_rows, ledger_payable);
-    // Another biller cannot read it; bad dates and formats are named.
-    app.get(&format!("/v1/billers/{biller}/settlement-reports/{today}"), ENERGIA).await.problem(404, "biller_not_found");
-    app.get(&format!("/v1/billers/{biller}/settlement-reports/2026-02-30"), ADMIN).await.problem(400, "invalid_date");
-    app.get(&format!("/v1/billers/{biller}/settlement-reports/{today}?format=xml"), ADMIN).await.problem(400, "invalid_query");
-    // A day with nothing in it reports zeros.
-    let empty = app.get(&format!("/v1/billers/{biller}/settlement-reports/2020-01-01"), ADMIN).await.ok(200);
-    assert_eq!(empty["totals"]["net_amount"], 0);
-
-    // The batch moves exactly that to the clearing account, in one balanced journal.
-    app.post("/v1/settlement-batches", ENERGIA, json!({"biller_id": biller})).await.problem(403, "forbidden");
-    app.post("/v1/settlement-batches", ADMIN, json!({"biller_id": biller, "bank_reference": "not a reference!"}))
+        // The batch moves exactly that to the clearing account, in one balanced journal.
+        app.post("/v1/settlement-batches", ENERGIA, json!({"biller_id": biller}))
+            .await
+            .problem(403, "forbidden");
+        app.post(
+            "/v1/settlement-batches",
+            ADMIN,
+            json!({"biller_id": biller, "bank_reference": "not a reference!"}),
+        )
         .await
         .problem(422, "invalid_request");
-    app.post("/v1/settlement-batches", ADMIN, json!({"biller_id": biller, "cutoff": "2999-01-01T00:00:00Z"}))
+        app.post(
+            "/v1/settlement-batches",
+            ADMIN,
+            json!({"biller_id": biller, "cutoff": "2999-01-01T00:00:00Z"}),
+        )
         .await
         .problem(422, "invalid_request");
-    let batch = app.post("/v1/settlement-batches", ADMIN, json!({"biller_id": biller})).await.ok(201);
-    assert_eq!(batch["totals"]["net_amount"].as_i64().unwrap(), ledger_payable);
-    let reference = batch["bank_reference"].as_str().unwrap().to_owned();
-    assert!(reference.starts_with("BP-"), "{reference}");
-    assert_eq!(app.get(&format!("/v1/ledger/accounts/{payable}"), ADMIN).await.ok(200)["balance"], 0);
-    assert_eq!(app.get("/v1/ledger/accounts/acct_clearing_cop", ADMIN).await.ok(200)["balance"].as_i64().unwrap(), ledger_payable);
-    let journal = app.get(&format!("/v1/ledger/journals/{}", batch["journal_id"].as_str().unwrap()), ADMIN).await.ok(200);
-    assert_eq!(journal["kind"], "settlement");
-    let sum: i64 = journal["entries"].as_array().unwrap().iter().map(|e| e["amount"].as_i64().unwrap()).sum();
-    assert_eq!(sum, 0);
-    app.post("/v1/settlement-batches", ADMIN, json!({"biller_id": biller})).await.problem(409, "conflict");
-    let batch_id = batch["id"].as_str().unwrap().to_owned();
-    let detail = app.get(&format!("/v1/settlement-batches/{batch_id}"), ADMIN).await.ok(200);
-    assert_eq!(detail["items"].as_array().unwrap().len(), 4);
-    app.get(&format!("/v1/settlement-batches/{batch_id}"), ENERGIA).await.problem(404, "settlement_batch_not_found");
+        let batch = app
+            .post("/v1/settlement-batches", ADMIN, json!({"biller_id": biller}))
+            .await
+            .ok(201);
+        assert_eq!(batch["totals"]["net_amount"].as_i64().unwrap(), ledger_payable);
+        let reference = batch["bank_reference"].as_str().unwrap().to_owned();
+        assert!(reference.starts_with("BP-"), "{reference}");
+        assert_eq!(
+            app.get(&format!("/v1/ledger/accounts/{payable}"), ADMIN).await.ok(200)["balance"],
+            0
+        );
+        assert_eq!(
+            app.get("/v1/ledger/accounts/acct_clearing_cop", ADMIN).await.ok(200)["balance"]
+                .as_i64()
+                .unwrap(),
+            ledger_payable
+        );
+        let journal = app
+            .get(
+                &format!("/v1/ledger/journals/{}", batch["journal_id"].as_str().unwrap()),
+                ADMIN,
+            )
+            .await
+            .ok(200);
+        assert_eq!(journal["kind"], "settlement");
+        let sum: i64 = journal["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["amount"].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, 0);
+        app.post("/v1/settlement-batches", ADMIN, json!({"biller_id": biller}))
+            .await
+            .problem(409, "conflict");
+        let batch_id = batch["id"].as_str().unwrap().to_owned();
+        let detail = app
+            .get(&format!("/v1/settlement-batches/{batch_id}"), ADMIN)
+            .await
+            .ok(200);
+        assert_eq!(detail["items"].as_array().unwrap().len(), 4);
+        app.get(&format!("/v1/settlement-batches/{batch_id}"), ENERGIA)
+            .await
+            .problem(404, "settlement_batch_not_found");
 
-    // A biller's file with planted differences reports exactly those.
-    let conf = |i: usize| payments[i]["confirmation_number"].as_str().unwrap().to_owned();
-    let file = format!(
-        "id,amount\n{},1000000\n{},2500001\n{},500000\nPAY-UNKNOWN-1,777\n{},1000000\n",
-        conf(0),
-        conf(1),
-        refund["id"].as_str().unwrap(),
-        conf(0)
-    );
-    let post_csv = |path: String, body: String, ct: &'static str| {
-        let app = &app;
-        async move { app.raw(reqwest::Method::POST, &path, Some(ADMIN), &[("content-type", ct)], Some(body.into_bytes())).await }
-    };
-    let rec = post_csv(format!("/v1/settlement-batches/{batch_id}/reconciliations?source=biller"), file, "text/csv")
+        // A biller's file with planted differences reports exactly those.
+        let conf = |i: usize| payments[i]["confirmation_number"].as_str().unwrap().to_owned();
+        let file = format!(
+            "id,amount\n{},1000000\n{},2500001\n{},500000\nPAY-UNKNOWN-1,777\n{},1000000\n",
+            conf(0),
+            conf(1),
+            refund["id"].as_str().unwrap(),
+            conf(0)
+        );
+        let post_csv = |path: String, body: String, ct: &'static str| {
+            let app = &app;
+            async move {
+                app.raw(
+                    reqwest::Method::POST,
+                    &path,
+                    Some(ADMIN),
+                    &[("content-type", ct)],
+                    Some(body.into_bytes()),
+                )
+                .await
+            }
+        };
+        let rec = post_csv(
+            format!("/v1/settlement-batches/{batch_id}/reconciliations?source=biller"),
+            file,
+            "text/csv",
+        )
         .await
         .ok(201);
-    let matched: Vec<&str> = rec["matched"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
-    assert_eq!(matched.len(), 2);
-    assert!(matched.contains(&conf(0).as_str()) && matched.contains(&refund["id"].as_str().unwrap()));
-    let mut found: Vec<(String, String, Value, Value)> = rec["exceptions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["item_id"].as_str().unwrap().to_owned(), e["expected_amount"].clone(), e["reported_amount"].clone()))
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(
-        found,
-        vec![
-            ("amount_mismatch".into(), conf(1), json!(2_500_000), json!(2_500_001)),
-            ("duplicate_in_file".into(), conf(0), json!(1_000_000), json!(1_000_000)),
-            ("missing_in_billpay".into(), "PAY-UNKNOWN-1".into(), Value::Null, json!(777)),
-            ("missing_in_file".into(), conf(2), json!(333_333), Value::Null),
-        ]
-    );
-    // The bank's file: the transfer, by reference, for the net amount.
-    let bank = post_csv(
-        format!("/v1/settlement-batches/{batch_id}/reconciliations?source=bank"),
-        format!("id,amount\n{reference},{ledger_payable}\n"),
-        "text/csv",
-    )
-    .await
-    .ok(201);
-    assert_eq!(bank["matched"], json!([reference]));
-    assert_eq!(bank["exceptions"], json!([]));
-    // Bad files are refused by row, and nothing is recorded.
-    let bad = post_csv(format!("/v1/settlement-batches/{batch_id}/reconciliations?source=biller"), "id,amount\nX,12.50\n".into(), "text/csv").await;
-    let p = bad.problem(422, "invalid_rows");
-    assert_eq!(p["errors"][0]["location"], "row 1");
-    post_csv(format!("/v1/settlement-batches/{batch_id}/reconciliations?source=biller"), "{}".into(), "application/json")
+        let matched: Vec<&str> = rec["matched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        assert_eq!(matched.len(), 2);
+        assert!(matched.contains(&conf(0).as_str()) && matched.contains(&refund["id"].as_str().unwrap()));
+        let mut found: Vec<(String, String, Value, Value)> = rec["exceptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().to_owned(),
+                    e["item_id"].as_str().unwrap().to_owned(),
+                    e["expected_amount"].clone(),
+                    e["reported_amount"].clone(),
+                )
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            found,
+            vec![
+                ("amount_mismatch".into(), conf(1), json!(2_500_000), json!(2_500_001)),
+                ("duplicate_in_file".into(), conf(0), json!(1_000_000), json!(1_000_000)),
+                (
+                    "missing_in_billpay".into(),
+                    "PAY-UNKNOWN-1".into(),
+                    Value::Null,
+                    json!(777)
+                ),
+                ("missing_in_file".into(), conf(2), json!(333_333), Value::Null),
+            ]
+        );
+        // The bank's file: the transfer, by reference, for the net amount.
+        let bank = post_csv(
+            format!("/v1/settlement-batches/{batch_id}/reconciliations?source=bank"),
+            format!("id,amount\n{reference},{ledger_payable}\n"),
+            "text/csv",
+        )
+        .await
+        .ok(201);
+        assert_eq!(bank["matched"], json!([reference]));
+        assert_eq!(bank["exceptions"], json!([]));
+        // Bad files are refused by row, and nothing is recorded.
+        let bad = post_csv(
+            format!("/v1/settlement-batches/{batch_id}/reconciliations?source=biller"),
+            "id,amount\nX,12.50\n".into(),
+            "text/csv",
+        )
+        .await;
+        let p = bad.problem(422, "invalid_rows");
+        assert_eq!(p["errors"][0]["location"], "row 1");
+        post_csv(
+            format!("/v1/settlement-batches/{batch_id}/reconciliations?source=biller"),
+            "{}".into(),
+            "application/json",
+        )
         .await
         .problem(415, "unsupported_media_type");
-    post_csv(format!("/v1/settlement-batches/{batch_id}/reconciliations?source=atm"), "id,amount\n".into(), "text/csv")
+        post_csv(
+            format!("/v1/settlement-batches/{batch_id}/reconciliations?source=atm"),
+            "id,amount\n".into(),
+            "text/csv",
+        )
         .await
         .problem(400, "invalid_query");
 
-    // The exceptions are worked through and closed with a note.
-    let open = app.get(&format!("/v1/reconciliation-exceptions?status=open&batch_id={batch_id}"), ADMIN).await.ok(200);
-    assert_eq!(open["data"].as_array().unwrap().len(), 4);
-    let first = open["data"][0]["id"].as_str().unwrap().to_owned();
-    app.post(&format!("/v1/reconciliation-exceptions/{first}/close"), ADMIN, json!({"note": "  "})).await.problem(422, "invalid_request");
-    app.post(&format!("/v1/reconciliation-exceptions/{first}/close"), ENERGIA, json!({"note": "x"})).await.problem(403, "forbidden");
-    let closed = app
-        .post(&format!("/v1/reconciliation-exceptions/{first}/close"), ADMIN, json!({"note": "biller re-sent the file"}))
+        // The exceptions are worked through and closed with a note.
+        let open = app
+            .get(
+                &format!("/v1/reconciliation-exceptions?status=open&batch_id={batch_id}"),
+                ADMIN,
+            )
+            .await
+            .ok(200);
+        assert_eq!(open["data"].as_array().unwrap().len(), 4);
+        let first = open["data"][0]["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/v1/reconciliation-exceptions/{first}/close"),
+            ADMIN,
+            json!({"note": "  "}),
+        )
         .await
-        .ok(200);
-    assert_eq!(closed["status"], "closed");
-    assert_eq!(closed["note"], "biller re-sent the file");
-    assert!(closed["closed_by"].is_string());
-    app.post(&format!("/v1/reconciliation-exceptions/{first}/close"), ADMIN, json!({"note": "again"})).await.problem(409, "conflict");
-    let open = app.get(&format!("/v1/reconciliation-exceptions?status=open&batch_id={batch_id}"), ADMIN).await.ok(200);
-    assert_eq!(open["data"].as_array().unwrap().len(), 3);
-    app.assert_ledger_ok().await;
-});
+        .problem(422, "invalid_request");
+        app.post(
+            &format!("/v1/reconciliation-exceptions/{first}/close"),
+            ENERGIA,
+            json!({"note": "x"}),
+        )
+        .await
+        .problem(403, "forbidden");
+        let closed = app
+            .post(
+                &format!("/v1/reconciliation-exceptions/{first}/close"),
+                ADMIN,
+                json!({"note": "biller re-sent the file"}),
+            )
+            .await
+            .ok(200);
+        assert_eq!(closed["status"], "closed");
+        assert_eq!(closed["note"], "biller re-sent the file");
+        assert!(closed["closed_by"].is_string());
+        app.post(
+            &format!("/v1/reconciliation-exceptions/{first}/close"),
+            ADMIN,
+            json!({"note": "again"}),
+        )
+        .await
+        .problem(409, "conflict");
+        let open = app
+            .get(
+                &format!("/v1/reconciliation-exceptions?status=open&batch_id={batch_id}"),
+                ADMIN,
+            )
+            .await
+            .ok(200);
+        assert_eq!(open["data"].as_array().unwrap().len(), 3);
+        app.assert_ledger_ok().await;
+    }
+);
