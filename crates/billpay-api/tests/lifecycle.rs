@@ -701,7 +701,7 @@ both!(
             )
             .await;
         assert_eq!(off.ok(200)["status"], "disabled");
-        }
+    }
 );
 
 /// Parses the report's CSV into rows of cells.
