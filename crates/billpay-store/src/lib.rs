@@ -37,7 +37,7 @@ pub use bills::{BillFilter, NewBill};
 pub use flags::{AuditEvent, AuditFilter, FlagChange, FlagSetRecord, FlagSetVersion};
 pub use idempotency::{IdemKey, Replay, StoredResponse};
 pub use models::*;
-pub use outbox::{AttemptOutcome, ClaimedDelivery, EVENT_TYPES, NewEndpoint};
+pub use outbox::{Attempt, AttemptOutcome, ClaimedDelivery, EVENT_TYPES, NewEndpoint};
 pub use payments::{PayTarget, PaymentFilter};
 pub use scheduled::{NewAutopay, NewScheduledPayment};
 pub use settlement::FileLine;

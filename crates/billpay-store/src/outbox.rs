@@ -103,6 +103,16 @@ pub struct ClaimedDelivery {
     pub event_created_at: String,
 }
 
+/// One attempt, ready to record.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub delivery: ClaimedDelivery,
+    pub outcome: AttemptOutcome,
+    pub duration_ms: i64,
+    /// When to try again after a failure; `None` after a failure means give up.
+    pub retry_at: Option<String>,
+}
+
 /// What one attempt came to.
 #[derive(Debug, Clone)]
 pub enum AttemptOutcome {
@@ -392,57 +402,56 @@ impl Store {
             .collect()
     }
 
-    /// Records an attempt and what follows it: delivered, retried at `retry_at`, or (with no
-    /// `retry_at`) given up.
-    pub async fn record_attempt(
-        &self,
-        d: &ClaimedDelivery,
-        outcome: &AttemptOutcome,
-        duration_ms: i64,
-        retry_at: Option<&str>,
-        now: &str,
-    ) -> Result<()> {
+    /// Records a batch of attempts and what follows each (delivered, retried at `retry_at`, or
+    /// given up), in one transaction: one commit for a whole batch of deliveries.
+    pub async fn record_attempts(&self, attempts: &[Attempt], now: &str) -> Result<()> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
         let mut conn = self.pool.acquire().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let (code, error) = match outcome {
-            AttemptOutcome::Delivered { status } => (Some(i64::from(*status)), None),
-            AttemptOutcome::Failed { status, error } => (status.map(i64::from), Some(error.as_str())),
-        };
-        sqlx::query(
-            "INSERT INTO webhook_attempts (endpoint_id, event_id, attempt, status_code, error, duration_ms, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&d.endpoint_id)
-        .bind(&d.event_id)
-        .bind(d.attempt)
-        .bind(code)
-        .bind(error)
-        .bind(duration_ms)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let (status, next) = match (outcome, retry_at) {
-            (AttemptOutcome::Delivered { .. }, _) => ("delivered", now),
-            (AttemptOutcome::Failed { .. }, Some(at)) => ("pending", at),
-            (AttemptOutcome::Failed { .. }, None) => ("failed", now),
-        };
-        // Only the attempt that holds the claim settles it; a worker whose lease ran out and was
-        // overtaken leaves the newer claim alone.
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, locked_until = NULL, last_status = $5, last_error = $6, \
-             delivered_at = CASE WHEN $3 = 'delivered' THEN $7 ELSE delivered_at END, updated_at = $7 \
-             WHERE endpoint_id = $1 AND event_id = $2 AND attempts = $8 AND status = 'pending'",
-        )
-        .bind(&d.endpoint_id)
-        .bind(&d.event_id)
-        .bind(status)
-        .bind(next)
-        .bind(code)
-        .bind(error)
-        .bind(now)
-        .bind(d.attempt)
-        .execute(&mut *tx)
-        .await?;
+        for a in attempts {
+            let d = &a.delivery;
+            let (code, error) = match &a.outcome {
+                AttemptOutcome::Delivered { status } => (Some(i64::from(*status)), None),
+                AttemptOutcome::Failed { status, error } => (status.map(i64::from), Some(error.as_str())),
+            };
+            sqlx::query(
+                "INSERT INTO webhook_attempts (endpoint_id, event_id, attempt, status_code, error, duration_ms, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&d.endpoint_id)
+            .bind(&d.event_id)
+            .bind(d.attempt)
+            .bind(code)
+            .bind(error)
+            .bind(a.duration_ms)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let (status, next) = match (&a.outcome, a.retry_at.as_deref()) {
+                (AttemptOutcome::Delivered { .. }, _) => ("delivered", now),
+                (AttemptOutcome::Failed { .. }, Some(at)) => ("pending", at),
+                (AttemptOutcome::Failed { .. }, None) => ("failed", now),
+            };
+            // Only the attempt that holds the claim settles it; a worker whose lease ran out and
+            // was overtaken leaves the newer claim alone.
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, locked_until = NULL, last_status = $5, \
+                 last_error = $6, delivered_at = CASE WHEN $3 = 'delivered' THEN $7 ELSE delivered_at END, updated_at = $7 \
+                 WHERE endpoint_id = $1 AND event_id = $2 AND attempts = $8 AND status = 'pending'",
+            )
+            .bind(&d.endpoint_id)
+            .bind(&d.event_id)
+            .bind(status)
+            .bind(next)
+            .bind(code)
+            .bind(error)
+            .bind(now)
+            .bind(d.attempt)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use billpay_core::time::{Clock, business_date, format_date, format_timestamp};
-use billpay_store::{AttemptOutcome, ClaimedDelivery, Store, StoreError};
+use billpay_store::{Attempt, AttemptOutcome, ClaimedDelivery, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -215,27 +215,38 @@ impl Worker {
         let mut tasks = tokio::task::JoinSet::new();
         for d in claimed {
             let w = self.clone();
-            tasks.spawn(async move { w.deliver(d).await });
+            tasks.spawn(async move { w.attempt(d).await });
         }
-        let mut t = Tally::default();
-        while let Some(done) = tasks.join_next().await {
-            match done {
-                Ok(Ok(true)) => t.deliveries_ok += 1,
-                Ok(Ok(false)) => t.deliveries_failed += 1,
-                Ok(Err(e)) => return Err(e),
+        let mut done = Vec::with_capacity(tasks.len());
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(a) => done.push(a),
                 Err(e) => tracing::error!(error = %e, "a delivery task panicked"),
             }
         }
-        Ok(t)
+        // One commit for the batch. A worker that dies before it loses its lease on the whole
+        // batch, which is delivered again with the same event ids.
+        self.store
+            .record_attempts(&done, &format_timestamp(self.clock.now()))
+            .await?;
+        let ok = done
+            .iter()
+            .filter(|a| matches!(a.outcome, AttemptOutcome::Delivered { .. }))
+            .count() as u64;
+        Ok(Tally {
+            deliveries_ok: ok,
+            deliveries_failed: done.len() as u64 - ok,
+            ..Tally::default()
+        })
     }
 
-    /// Posts one delivery and records the attempt. `true` when the receiver took it.
-    async fn deliver(&self, d: ClaimedDelivery) -> Result<bool, WorkerError> {
+    /// Posts one delivery; what came of it, and when to try again if it failed.
+    async fn attempt(&self, d: ClaimedDelivery) -> Attempt {
         let sent_at = self.clock.now();
         let header = signature::header(&d.secrets, sent_at.unix_timestamp(), d.payload.as_bytes());
         let started = Instant::now();
         let sent = self.post(&d, &header).await;
-        let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let outcome = match sent {
             Ok(status) if (200..300).contains(&status) => AttemptOutcome::Delivered { status },
             Ok(status) => AttemptOutcome::Failed {
@@ -244,31 +255,25 @@ impl Worker {
             },
             Err(error) => AttemptOutcome::Failed { status: None, error },
         };
-        let now = self.clock.now();
         let retry_at = match &outcome {
             AttemptOutcome::Delivered { .. } => None,
             AttemptOutcome::Failed { .. } => {
+                let now = self.clock.now();
                 let created =
                     OffsetDateTime::parse(&d.event_created_at, &time::format_description::well_known::Rfc3339)
                         .unwrap_or(now);
-                self.settings.retry.next_attempt(d.attempt, now, created)
+                let at = self.settings.retry.next_attempt(d.attempt, now, created);
+                tracing::info!(endpoint = %d.endpoint_id, event = %d.event_id, attempt = d.attempt,
+                    retry_at = ?at.map(format_timestamp), outcome = ?outcome, "webhook delivery failed");
+                at
             }
         };
-        let ok = matches!(outcome, AttemptOutcome::Delivered { .. });
-        if !ok {
-            tracing::info!(endpoint = %d.endpoint_id, event = %d.event_id, attempt = d.attempt,
-                retry_at = ?retry_at.map(format_timestamp), outcome = ?outcome, "webhook delivery failed");
+        Attempt {
+            delivery: d,
+            outcome,
+            duration_ms,
+            retry_at: retry_at.map(format_timestamp),
         }
-        self.store
-            .record_attempt(
-                &d,
-                &outcome,
-                elapsed,
-                retry_at.map(format_timestamp).as_deref(),
-                &format_timestamp(now),
-            )
-            .await?;
-        Ok(ok)
     }
 
     /// One pass: scheduled payments, then deliveries until none is due.
