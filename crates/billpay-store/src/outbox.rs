@@ -455,12 +455,4 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// How many deliveries are in each state, for metrics and tests.
-    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status ORDER BY status")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok((r.text("status")?, r.int("n")?))).collect()
-    }
 }
