@@ -1,20 +1,22 @@
 //! The audit log of admin and biller actions: every request that could change something
-//! (POST, PUT, PATCH, DELETE) made with an admin or a biller key is recorded once it has been
-//! answered: who (the API key), what (the method and route), on what (the created resource's id,
-//! or the path), when, the status, and the request id. Customers' own payments are in the
+//! (POST, PUT, PATCH, DELETE) made with an admin or a biller key is recorded before it runs and
+//! completed once it has been answered: who (the API key), what (the method and route), on what
+//! (the created resource's id, or the path), when, the status, and the request id. A request
+//! whose event cannot be written is refused (503) without running. Customers' own payments are in the
 //! ledger, not here. Flag-set changes record richer events of their own, in their transaction.
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use billpay_store::Role;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::ApiError;
 
 /// The largest response whose body is read for the created resource's id.
 const MAX_READ: usize = 1 << 20;
@@ -47,9 +49,31 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // Written before the action runs, so an action that commits is never missing from the log:
+    // if the server dies before the answer, the event stays with `status: null`.
+    let started = json!({"status": null, "role": who.role().as_str()});
+    let audit_id = match state
+        .store
+        .record_audit(who.key_id(), &action, &path, &started, request_id.as_deref())
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, %action, "cannot write the audit log; refusing the action");
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the audit log cannot be written right now, so nothing was done; retry shortly",
+            )
+            .into_response();
+        }
+    };
     let response = next.run(Request::from_parts(parts, body)).await;
     if response.headers().contains_key("idempotent-replayed") {
         // A replay changes nothing: the first answer was recorded.
+        if let Err(e) = state.store.withdraw_audit(&audit_id).await {
+            tracing::warn!(error = %e, %audit_id, "cannot withdraw the audit event of a replay");
+        }
         return response;
     }
     let status = response.status();
@@ -60,12 +84,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     };
     let subject = subject.unwrap_or(path);
     let detail = json!({"status": status.as_u16(), "role": who.role().as_str()});
-    if let Err(e) = state
-        .store
-        .record_audit(who.key_id(), &action, &subject, &detail, request_id.as_deref())
-        .await
-    {
-        tracing::error!(error = %e, %action, %subject, "cannot record the audit event");
+    if let Err(e) = state.store.complete_audit(&audit_id, &subject, &detail).await {
+        tracing::error!(error = %e, %action, %subject, "cannot complete the audit event");
     }
     response
 }

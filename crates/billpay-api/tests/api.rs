@@ -909,5 +909,34 @@ both!(
         assert!(bad["detail"].as_str().unwrap().contains("from `yesterday`"), "{bad}");
         // Only admins read it.
         app.get("/v1/audit-events", ENERGIA).await.problem(403, "forbidden");
+
+        // No record, no action: with the audit log unwritable, a change is refused and nothing
+        // is created.
+        let billers_before = app.get("/v1/billers?limit=100", ADMIN).await.ok(200)["data"]
+            .as_array()
+            .unwrap()
+            .len();
+        sqlx::query("ALTER TABLE audit_events RENAME TO audit_events_away")
+            .execute(app.store().pool())
+            .await
+            .unwrap();
+        let refused = app
+            .post(
+                "/v1/billers",
+                ADMIN,
+                json!({"name": "Unaudited", "category": "water", "currency": "COP", "reference_pattern": "[0-9]{6}",
+                       "reference_hint": "six digits", "amount_rule": "exact", "fee": {"fixed": 0, "bps": 0, "payer": "customer"}}),
+            )
+            .await;
+        refused.problem(503, "audit_unavailable");
+        sqlx::query("ALTER TABLE audit_events_away RENAME TO audit_events")
+            .execute(app.store().pool())
+            .await
+            .unwrap();
+        let billers_after = app.get("/v1/billers?limit=100", ADMIN).await.ok(200)["data"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(billers_after, billers_before);
     }
 );

@@ -119,6 +119,7 @@ fn version_from_row(r: &AnyRow, with_definition: bool) -> Result<FlagSetVersion>
 
 impl Store {
     /// Records an action taken through the API (see the API's audit middleware).
+    /// Writes an audit event and returns its id.
     pub async fn record_audit(
         &self,
         actor: &str,
@@ -126,12 +127,13 @@ impl Store {
         subject: &str,
         detail: &Value,
         request_id: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<String> {
+        let audit_id = id::new(Kind::Audit);
         sqlx::query(
             "INSERT INTO audit_events (id, actor, action, subject, detail, created_at, request_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(id::new(Kind::Audit))
+        .bind(&audit_id)
         .bind(actor)
         .bind(action)
         .bind(subject)
@@ -140,6 +142,28 @@ impl Store {
         .bind(request_id)
         .execute(&self.pool)
         .await?;
+        Ok(audit_id)
+    }
+
+    /// Completes an audit event written before its action ran: the subject and detail as the
+    /// answer showed them.
+    pub async fn complete_audit(&self, audit_id: &str, subject: &str, detail: &Value) -> Result<()> {
+        sqlx::query("UPDATE audit_events SET subject = $2, detail = $3 WHERE id = $1")
+            .bind(audit_id)
+            .bind(subject)
+            .bind(detail.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes an audit event written before an action that turned out to change nothing (an
+    /// idempotent replay, which was recorded the first time).
+    pub async fn withdraw_audit(&self, audit_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM audit_events WHERE id = $1")
+            .bind(audit_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
