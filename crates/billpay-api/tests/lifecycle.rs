@@ -675,6 +675,18 @@ both!(
             ticks += 1;
             assert!(ticks < 40, "deliveries never gave up");
         }
+        // The worker's outcomes are in the metrics.
+        let metrics = app.raw(reqwest::Method::GET, "/metrics", None, &[], None).await.text;
+        for outcome in ["delivered", "failed", "gave_up"] {
+            let line = format!("billpay_webhook_attempts_total{{outcome=\"{outcome}\"}}");
+            let n: u64 = metrics
+                .lines()
+                .find(|l| l.starts_with(&line))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {line} in /metrics"));
+            assert!(n > 0, "{line} is 0");
+        }
         // A platform endpoint receives every biller's events; disabled, it receives no more.
         let platform = app
             .post(

@@ -190,6 +190,7 @@ impl Worker {
         let today = format_date(business_date(self.clock.now()));
         let mut t = Tally::default();
         while let Some(s) = self.store.execute_next_scheduled(&today).await? {
+            metrics::counter!("billpay_scheduled_payments_total", "outcome" => s.status.clone()).increment(1);
             if s.status == "succeeded" {
                 t.payments_succeeded += 1;
             } else {
@@ -233,6 +234,14 @@ impl Worker {
             .iter()
             .filter(|a| matches!(a.outcome, AttemptOutcome::Delivered { .. }))
             .count() as u64;
+        let gave_up = done
+            .iter()
+            .filter(|a| matches!(a.outcome, AttemptOutcome::Failed { .. }) && a.retry_at.is_none())
+            .count() as u64;
+        metrics::counter!("billpay_webhook_attempts_total", "outcome" => "delivered").increment(ok);
+        metrics::counter!("billpay_webhook_attempts_total", "outcome" => "failed")
+            .increment(done.len() as u64 - ok - gave_up);
+        metrics::counter!("billpay_webhook_attempts_total", "outcome" => "gave_up").increment(gave_up);
         Ok(Tally {
             deliveries_ok: ok,
             deliveries_failed: done.len() as u64 - ok,
