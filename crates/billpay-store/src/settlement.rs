@@ -82,6 +82,39 @@ fn totals(items: &[SettlementItem], customer_fees: i64) -> SettlementTotals {
     t
 }
 
+/// Payments and refunds read by two statements that take the same text parameters, and the fees
+/// customers paid on those payments.
+async fn read_items(
+    conn: &mut AnyConnection,
+    payments: &'static str,
+    refunds: &'static str,
+    params: &[&str],
+) -> Result<(Vec<SettlementItem>, i64)> {
+    let mut q = sqlx::query(payments);
+    for p in params {
+        q = q.bind(*p);
+    }
+    let paid = q.fetch_all(&mut *conn).await?;
+    let mut q = sqlx::query(refunds);
+    for p in params {
+        q = q.bind(*p);
+    }
+    let refunded = q.fetch_all(&mut *conn).await?;
+    let customer_fees = paid
+        .iter()
+        .map(|r| {
+            Ok(if r.text("fee_payer")? == "customer" {
+                r.int("fee")?
+            } else {
+                0
+            })
+        })
+        .sum::<Result<i64>>()?;
+    let mut items = paid.iter().map(payment_item).collect::<Result<Vec<_>>>()?;
+    items.extend(refunded.iter().map(refund_item).collect::<Result<Vec<_>>>()?);
+    Ok((items, customer_fees))
+}
+
 macro_rules! batch_select {
     ($where:literal) => {
         concat!(
@@ -164,36 +197,15 @@ impl Store {
         let (from, to) = billpay_core::time::business_day_bounds(date);
         let mut conn = self.pool.acquire().await?;
         let (currency, _) = biller_currency(&mut conn, biller_id, None).await?;
-        let payments = sqlx::query(concat!(
-            "SELECT p.id, p.confirmation, p.bill_id, p.amount, p.fee, p.fee_payer, p.created_at FROM payments p",
-            " WHERE p.biller_id = $1 AND p.created_at >= $2 AND p.created_at < $3 ORDER BY p.id"
-        ))
-        .bind(biller_id)
-        .bind(&from)
-        .bind(&to)
-        .fetch_all(&mut *conn)
+        let (items, customer_fees) = read_items(
+            &mut conn,
+            "SELECT p.id, p.confirmation, p.bill_id, p.amount, p.fee, p.fee_payer, p.created_at FROM payments p \
+             WHERE p.biller_id = $1 AND p.created_at >= $2 AND p.created_at < $3 ORDER BY p.id",
+            "SELECT r.id, p.confirmation, p.bill_id, r.amount, r.created_at FROM refunds r JOIN payments p ON p.id = r.payment_id \
+             WHERE p.biller_id = $1 AND r.created_at >= $2 AND r.created_at < $3 ORDER BY r.id",
+            &[biller_id, &from, &to],
+        )
         .await?;
-        let refunds = sqlx::query(concat!(
-            "SELECT r.id, p.confirmation, p.bill_id, r.amount, r.created_at FROM refunds r JOIN payments p ON p.id = r.payment_id",
-            " WHERE p.biller_id = $1 AND r.created_at >= $2 AND r.created_at < $3 ORDER BY r.id"
-        ))
-        .bind(biller_id)
-        .bind(&from)
-        .bind(&to)
-        .fetch_all(&mut *conn)
-        .await?;
-        let customer_fees: i64 = payments
-            .iter()
-            .map(|r| {
-                Ok(if r.text("fee_payer")? == "customer" {
-                    r.int("fee")?
-                } else {
-                    0
-                })
-            })
-            .sum::<Result<i64>>()?;
-        let mut items = payments.iter().map(payment_item).collect::<Result<Vec<_>>>()?;
-        items.extend(refunds.iter().map(refund_item).collect::<Result<Vec<_>>>()?);
         Ok(SettlementReport {
             biller_id: biller_id.to_owned(),
             currency,
@@ -219,38 +231,17 @@ impl Store {
         let mut tx = conn.begin().await?;
         // The biller's row lock makes batches of one biller take turns.
         let (currency, payable) = biller_currency(&mut tx, biller_id, Some(self.backend)).await?;
-        let payments = sqlx::query(
+        let (items, customer_fees) = read_items(
+            &mut tx,
             "UPDATE payments SET settlement_batch_id = $1 WHERE biller_id = $2 AND settlement_batch_id IS NULL AND created_at < $3 \
              RETURNING id, confirmation, bill_id, amount, fee, fee_payer, created_at",
-        )
-        .bind(&batch_id)
-        .bind(biller_id)
-        .bind(cutoff)
-        .fetch_all(&mut *tx)
-        .await?;
-        let refunds = sqlx::query(
             "UPDATE refunds SET settlement_batch_id = $1 WHERE settlement_batch_id IS NULL AND created_at < $3 \
              AND payment_id IN (SELECT id FROM payments WHERE biller_id = $2) \
              RETURNING id, (SELECT confirmation FROM payments WHERE payments.id = refunds.payment_id) AS confirmation, \
              (SELECT bill_id FROM payments WHERE payments.id = refunds.payment_id) AS bill_id, amount, created_at",
+            &[&batch_id, biller_id, cutoff],
         )
-        .bind(&batch_id)
-        .bind(biller_id)
-        .bind(cutoff)
-        .fetch_all(&mut *tx)
         .await?;
-        let customer_fees: i64 = payments
-            .iter()
-            .map(|r| {
-                Ok(if r.text("fee_payer")? == "customer" {
-                    r.int("fee")?
-                } else {
-                    0
-                })
-            })
-            .sum::<Result<i64>>()?;
-        let mut items = payments.iter().map(payment_item).collect::<Result<Vec<_>>>()?;
-        items.extend(refunds.iter().map(refund_item).collect::<Result<Vec<_>>>()?);
         let t = totals(&items, customer_fees);
         if items.is_empty() {
             return Err(StoreError::Conflict(format!(
@@ -375,22 +366,16 @@ impl Store {
 
     /// The payments and refunds a batch settled.
     pub async fn settlement_items(&self, batch_id: &str) -> Result<Vec<SettlementItem>> {
-        let payments = sqlx::query(concat!(
-            "SELECT p.id, p.confirmation, p.bill_id, p.amount, p.fee, p.fee_payer, p.created_at FROM payments p",
-            " WHERE p.settlement_batch_id = $1 ORDER BY p.id"
-        ))
-        .bind(batch_id)
-        .fetch_all(&self.pool)
+        let mut conn = self.pool.acquire().await?;
+        let (items, _) = read_items(
+            &mut conn,
+            "SELECT p.id, p.confirmation, p.bill_id, p.amount, p.fee, p.fee_payer, p.created_at FROM payments p \
+             WHERE p.settlement_batch_id = $1 ORDER BY p.id",
+            "SELECT r.id, p.confirmation, p.bill_id, r.amount, r.created_at FROM refunds r JOIN payments p ON p.id = r.payment_id \
+             WHERE r.settlement_batch_id = $1 ORDER BY r.id",
+            &[batch_id],
+        )
         .await?;
-        let refunds = sqlx::query(concat!(
-            "SELECT r.id, p.confirmation, p.bill_id, r.amount, r.created_at FROM refunds r JOIN payments p ON p.id = r.payment_id",
-            " WHERE r.settlement_batch_id = $1 ORDER BY r.id"
-        ))
-        .bind(batch_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut items = payments.iter().map(payment_item).collect::<Result<Vec<_>>>()?;
-        items.extend(refunds.iter().map(refund_item).collect::<Result<Vec<_>>>()?);
         Ok(items)
     }
 

@@ -109,24 +109,7 @@ pub async fn create_payment(
         }
         (Role::Biller, _) => return Err(ApiError::forbidden("a biller key cannot make payments")),
     };
-    let target = match (&b.bill_id, &b.biller_id, &b.reference) {
-        (Some(bill), None, None) => {
-            path_id(Kind::Bill, bill)?;
-            PayTarget::Bill(bill.to_owned())
-        }
-        (None, Some(biller), Some(reference)) => {
-            path_id(Kind::Biller, biller)?;
-            PayTarget::Reference {
-                biller_id: biller.to_owned(),
-                reference: reference.to_owned(),
-            }
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "give either bill_id, or biller_id together with reference",
-            ));
-        }
-    };
+    let target = pay_target(b.bill_id.as_deref(), b.biller_id.as_deref(), b.reference.as_deref())?;
     money::validate_amount(b.amount)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount", e))?;
     let currency: Currency = check_currency(&b.currency)?;
@@ -161,6 +144,30 @@ pub async fn create_payment(
         }
     }
     result
+}
+
+/// The bill a payment request names: `bill_id`, or `biller_id` with `reference`.
+pub(crate) fn pay_target(
+    bill_id: Option<&str>,
+    biller_id: Option<&str>,
+    reference: Option<&str>,
+) -> Result<PayTarget, ApiError> {
+    match (bill_id, biller_id, reference) {
+        (Some(bill), None, None) => {
+            path_id(Kind::Bill, bill)?;
+            Ok(PayTarget::Bill(bill.to_owned()))
+        }
+        (None, Some(biller), Some(reference)) => {
+            path_id(Kind::Biller, biller)?;
+            Ok(PayTarget::Reference {
+                biller_id: biller.to_owned(),
+                reference: reference.to_owned(),
+            })
+        }
+        _ => Err(ApiError::invalid(
+            "give either bill_id, or biller_id together with reference",
+        )),
+    }
 }
 
 /// Refusals that count as declined payments in the business figures: the request was well

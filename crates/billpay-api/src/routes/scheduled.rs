@@ -11,9 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use billpay_core::id::Kind;
 use billpay_core::money;
-use billpay_store::{
-    AutopayEnrollment, NewAutopay, NewScheduledPayment, Notification, PayTarget, Role, ScheduledPayment,
-};
+use billpay_store::{AutopayEnrollment, NewAutopay, NewScheduledPayment, Notification, Role, ScheduledPayment};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -151,24 +149,8 @@ pub async fn create_scheduled(
 ) -> Result<Response, ApiError> {
     let b = body.value()?;
     let customer_id = acting_customer(&who, b.customer_id.as_deref(), "schedules payments")?;
-    let target = match (&b.bill_id, &b.biller_id, &b.reference) {
-        (Some(bill), None, None) => {
-            path_id(Kind::Bill, bill)?;
-            PayTarget::Bill(bill.to_owned())
-        }
-        (None, Some(biller), Some(reference)) => {
-            path_id(Kind::Biller, biller)?;
-            PayTarget::Reference {
-                biller_id: biller.to_owned(),
-                reference: reference.to_owned(),
-            }
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "give either bill_id, or biller_id together with reference",
-            ));
-        }
-    };
+    let target =
+        crate::routes::payments::pay_target(b.bill_id.as_deref(), b.biller_id.as_deref(), b.reference.as_deref())?;
     money::validate_amount(b.amount)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount", e))?;
     let currency = check_currency(&b.currency)?;
