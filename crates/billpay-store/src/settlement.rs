@@ -119,13 +119,16 @@ macro_rules! batch_select {
     ($where:literal) => {
         concat!(
             "SELECT id, biller_id, currency, cutoff, payments_count, payments_amount, biller_fees, refunds_count, refunds_amount, \
-             net_amount, bank_reference, journal_id, created_at FROM settlement_batches ",
+             net_amount, bank_reference, journal_id, created_at, \
+             (SELECT COALESCE(CAST(SUM(p.fee) AS BIGINT), 0) FROM payments p \
+              WHERE p.settlement_batch_id = settlement_batches.id AND p.fee_payer = 'customer') AS customer_fees \
+             FROM settlement_batches ",
             $where
         )
     };
 }
 
-fn batch_from_row(r: &AnyRow, customer_fees: i64) -> Result<SettlementBatch> {
+fn batch_from_row(r: &AnyRow) -> Result<SettlementBatch> {
     Ok(SettlementBatch {
         id: r.text("id")?,
         biller_id: r.text("biller_id")?,
@@ -134,7 +137,7 @@ fn batch_from_row(r: &AnyRow, customer_fees: i64) -> Result<SettlementBatch> {
         totals: SettlementTotals {
             payments_count: r.int("payments_count")?,
             payments_amount: r.int("payments_amount")?,
-            customer_fees,
+            customer_fees: r.int("customer_fees")?,
             biller_fees: r.int("biller_fees")?,
             refunds_count: r.int("refunds_count")?,
             refunds_amount: r.int("refunds_amount")?,
@@ -174,15 +177,8 @@ fn exception_from_row(r: &AnyRow) -> Result<ReconciliationException> {
     })
 }
 
-async fn biller_currency(
-    conn: &mut AnyConnection,
-    biller_id: &str,
-    lock: Option<crate::Backend>,
-) -> Result<(String, String)> {
-    let sql = match lock {
-        Some(crate::Backend::Postgres) => "SELECT currency, payable_account_id FROM billers WHERE id = $1 FOR UPDATE",
-        _ => "SELECT currency, payable_account_id FROM billers WHERE id = $1",
-    };
+/// A biller's currency and payable account, read with `sql` (with or without the row lock).
+async fn biller_currency(conn: &mut AnyConnection, biller_id: &str, sql: &'static str) -> Result<(String, String)> {
     let row = sqlx::query(sql)
         .bind(biller_id)
         .fetch_optional(&mut *conn)
@@ -191,12 +187,14 @@ async fn biller_currency(
     Ok((row.text("currency")?, row.text("payable_account_id")?))
 }
 
+const BILLER_CURRENCY: &str = "SELECT currency, payable_account_id FROM billers WHERE id = $1";
+
 impl Store {
     /// A biller's payments and refunds of one business day, with fees and the net due.
     pub async fn settlement_report(&self, biller_id: &str, date: time::Date) -> Result<SettlementReport> {
         let (from, to) = billpay_core::time::business_day_bounds(date);
         let mut conn = self.pool.acquire().await?;
-        let (currency, _) = biller_currency(&mut conn, biller_id, None).await?;
+        let (currency, _) = biller_currency(&mut conn, biller_id, BILLER_CURRENCY).await?;
         let (items, customer_fees) = read_items(
             &mut conn,
             "SELECT p.id, p.confirmation, p.bill_id, p.amount, p.fee, p.fee_payer, p.created_at FROM payments p \
@@ -230,7 +228,12 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
         // The biller's row lock makes batches of one biller take turns.
-        let (currency, payable) = biller_currency(&mut tx, biller_id, Some(self.backend)).await?;
+        let (currency, payable) = biller_currency(
+            &mut tx,
+            biller_id,
+            crate::locking!(self, "SELECT currency, payable_account_id FROM billers WHERE id = $1"),
+        )
+        .await?;
         let (items, customer_fees) = read_items(
             &mut tx,
             "UPDATE payments SET settlement_batch_id = $1 WHERE biller_id = $2 AND settlement_batch_id IS NULL AND created_at < $3 \
@@ -324,23 +327,13 @@ impl Store {
         Ok(batch)
     }
 
-    async fn batch_customer_fees(&self, batch_id: &str) -> Result<i64> {
-        Ok(sqlx::query(
-            "SELECT COALESCE(CAST(SUM(fee) AS BIGINT), 0) AS n FROM payments WHERE settlement_batch_id = $1 AND fee_payer = 'customer'",
-        )
-        .bind(batch_id)
-        .fetch_one(&self.pool)
-        .await?
-        .int("n")?)
-    }
-
     pub async fn get_settlement(&self, batch_id: &str) -> Result<SettlementBatch> {
         let row = sqlx::query(batch_select!("WHERE id = $1"))
             .bind(batch_id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound(Kind::SettlementBatch))?;
-        batch_from_row(&row, self.batch_customer_fees(batch_id).await?)
+        batch_from_row(&row)
     }
 
     pub async fn list_settlements(
@@ -357,10 +350,7 @@ impl Store {
         .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            items.push(batch_from_row(r, self.batch_customer_fees(&r.text("id")?).await?)?);
-        }
+        let items = rows.iter().map(batch_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |b| &b.id))
     }
 
