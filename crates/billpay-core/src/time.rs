@@ -86,6 +86,11 @@ pub fn business_date(t: OffsetDateTime) -> Date {
     t.to_offset(BUSINESS_OFFSET).date()
 }
 
+/// Today's business date, `YYYY-MM-DD`.
+pub fn business_today() -> String {
+    format_date(business_date(OffsetDateTime::now_utc()))
+}
+
 /// The stored-form timestamps at which a business date starts and the next one starts.
 pub fn business_day_bounds(d: Date) -> (String, String) {
     let start = d.midnight().assume_offset(BUSINESS_OFFSET);

@@ -110,11 +110,6 @@ fn rejection_for(rule: &ReferenceRule, hint: &str, bill: &NewBill) -> Option<Rej
     })
 }
 
-/// Today's business date.
-fn business_today() -> String {
-    billpay_core::time::format_date(billpay_core::time::business_date(time::OffsetDateTime::now_utc()))
-}
-
 impl Store {
     pub async fn create_bill(&self, biller_id: &str, bill: NewBill, replay: Replay<'_, Bill>) -> Result<Bill> {
         let now = billpay_core::time::now();
@@ -133,7 +128,7 @@ impl Store {
         };
         let row = sqlx::query(BILL_BY_ID).bind(&bill_id).fetch_one(&mut *tx).await?;
         let created = bill_from_row(&row)?;
-        crate::scheduled::autopay_new_bill(&mut tx, &created, &business_today(), &now).await?;
+        crate::scheduled::autopay_new_bill(&mut tx, &created, &billpay_core::time::business_today(), &now).await?;
         idempotency::record(&mut tx, replay, &created).await?;
         tx.commit().await?;
         Ok(created)
@@ -183,7 +178,7 @@ impl Store {
                 .await?
                 .int("n")?;
         if enrolled > 0 {
-            let today = business_today();
+            let today = billpay_core::time::business_today();
             for id in &ids {
                 let row = sqlx::query(BILL_BY_ID).bind(id).fetch_one(&mut *tx).await?;
                 crate::scheduled::autopay_new_bill(&mut tx, &bill_from_row(&row)?, &today, &now).await?;

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use billpay_store::Page;
 
 use crate::AppState;
+use crate::error::ApiError;
 use crate::extract::encode_cursor;
 
 pub fn router() -> Router<AppState> {
@@ -49,5 +50,16 @@ impl<T: ToSchema> From<Page<T>> for List<T> {
             next_cursor: p.next_after.as_deref().map(encode_cursor),
             data: p.items,
         }
+    }
+}
+
+/// Refuses a `status` filter that is not one of `allowed`, naming them.
+pub(crate) fn check_status(status: Option<&str>, allowed: &[&str]) -> Result<(), ApiError> {
+    match status {
+        Some(s) if !allowed.contains(&s) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("status {s:?} is not one of {}", allowed.join(", ")),
+        )),
+        _ => Ok(()),
     }
 }

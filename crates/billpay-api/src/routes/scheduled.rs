@@ -122,20 +122,6 @@ fn list_scope(who: &Principal, named: Option<String>) -> Result<Option<String>, 
     }
 }
 
-fn check_status(status: Option<&str>, allowed: &[&str]) -> Result<(), ApiError> {
-    match status {
-        Some(s) if !allowed.contains(&s) => Err(ApiError::bad_request(
-            "invalid_query",
-            format!("status {s:?} is not one of {}", allowed.join(", ")),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn today() -> String {
-    billpay_core::time::format_date(billpay_core::time::business_date(time::OffsetDateTime::now_utc()))
-}
-
 /// Schedule a payment for a later date. The bill and the amount are checked now, the wallet's
 /// balance when it runs; a failure is recorded with its reason and the customer notified.
 #[utoipa::path(post, path = "/v1/scheduled-payments", tag = "scheduled payments", request_body = CreateScheduledPayment,
@@ -165,7 +151,7 @@ pub async fn create_scheduled(
         execute_on,
     };
     let store = state.store.clone();
-    let today = today();
+    let today = billpay_core::time::business_today();
     crate::idempotent!(
         state,
         who,
@@ -186,7 +172,7 @@ pub async fn list_scheduled(
 ) -> Result<axum::Json<List<ScheduledPayment>>, ApiError> {
     let limit = page_limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref(), Kind::ScheduledPayment)?;
-    check_status(q.status.as_deref(), &["pending", "succeeded", "failed", "cancelled"])?;
+    crate::routes::check_status(q.status.as_deref(), &["pending", "succeeded", "failed", "cancelled"])?;
     let customer = list_scope(&who, q.customer_id)?;
     let page = state
         .store

@@ -121,40 +121,47 @@ fn biller_scope(who: &Principal, named: Option<String>) -> Result<Option<String>
     }
 }
 
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// The report as CSV: one row per item, then a `total` row.
-fn report_csv(r: &SettlementReport) -> String {
-    let mut out = String::from("kind,id,confirmation_number,bill_id,currency,amount,biller_fee,net,created_at\n");
+fn report_csv(r: &SettlementReport) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "kind",
+        "id",
+        "confirmation_number",
+        "bill_id",
+        "currency",
+        "amount",
+        "biller_fee",
+        "net",
+        "created_at",
+    ])?;
     for i in &r.items {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            i.kind,
-            csv_cell(&i.id),
-            csv_cell(&i.confirmation_number),
-            csv_cell(&i.bill_id),
-            r.currency,
-            i.amount,
-            i.biller_fee,
-            i.net,
-            i.created_at
-        ));
+        w.write_record([
+            i.kind.as_str(),
+            &i.id,
+            &i.confirmation_number,
+            &i.bill_id,
+            &r.currency,
+            &i.amount.to_string(),
+            &i.biller_fee.to_string(),
+            &i.net.to_string(),
+            &i.created_at,
+        ])?;
     }
     let t = &r.totals;
-    out.push_str(&format!(
-        "total,,,,{},{},{},{},\n",
-        r.currency,
-        t.payments_amount - t.refunds_amount,
-        t.biller_fees,
-        t.net_amount
-    ));
-    out
+    w.write_record([
+        "total",
+        "",
+        "",
+        "",
+        &r.currency,
+        &(t.payments_amount - t.refunds_amount).to_string(),
+        &t.biller_fees.to_string(),
+        &t.net_amount.to_string(),
+        "",
+    ])?;
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// A biller's settlement report for one business day (Bogotá): every payment and refund, the
@@ -188,7 +195,15 @@ pub async fn settlement_report(
     if !csv {
         return Ok(axum::Json(report).into_response());
     }
-    let mut resp = report_csv(&report).into_response();
+    let csv = report_csv(&report).map_err(|e| {
+        tracing::error!(error = %e, "cannot write the settlement report as CSV");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an internal error occurred",
+        )
+    })?;
+    let mut resp = csv.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
@@ -367,12 +382,7 @@ pub async fn list_exceptions(
 ) -> Result<axum::Json<List<ReconciliationException>>, ApiError> {
     let limit = page_limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref(), Kind::ReconciliationException)?;
-    if let Some(s) = q.status.as_deref().filter(|s| !["open", "closed"].contains(s)) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("status {s:?} is not one of open, closed"),
-        ));
-    }
+    crate::routes::check_status(q.status.as_deref(), &["open", "closed"])?;
     let biller = biller_scope(&who, q.biller_id)?;
     let page = state
         .store

@@ -260,16 +260,7 @@ pub async fn list_deliveries(
     visible(&state, &who, &id).await?;
     let limit = page_limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref(), Kind::Event)?;
-    if let Some(s) = q
-        .status
-        .as_deref()
-        .filter(|s| !["pending", "delivered", "failed"].contains(s))
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("status {s:?} is not one of pending, delivered, failed"),
-        ));
-    }
+    crate::routes::check_status(q.status.as_deref(), &["pending", "delivered", "failed"])?;
     let page = state
         .store
         .list_deliveries(&id, q.status.as_deref(), after.as_deref(), limit)
