@@ -160,6 +160,16 @@ macro_rules! endpoint_select {
     };
 }
 
+macro_rules! delivery_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT d.endpoint_id, d.event_id, e.type, d.status, d.attempts, d.next_attempt_at, d.last_status, d.last_error, \
+             d.delivered_at, d.created_at FROM webhook_deliveries d JOIN events e ON e.id = d.event_id ",
+            $where
+        )
+    };
+}
+
 fn delivery_from_row(r: &AnyRow) -> Result<Delivery> {
     Ok(Delivery {
         endpoint_id: r.text("endpoint_id")?,
@@ -275,12 +285,10 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Page<Delivery>> {
-        let rows = sqlx::query(
-            "SELECT d.endpoint_id, d.event_id, e.type, d.status, d.attempts, d.next_attempt_at, d.last_status, d.last_error, \
-             d.delivered_at, d.created_at FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
-             WHERE d.endpoint_id = $1 AND ($2 IS NULL OR d.status = $2) AND ($3 IS NULL OR d.event_id < $3) \
-             ORDER BY d.event_id DESC LIMIT $4",
-        )
+        let rows = sqlx::query(delivery_select!(
+            "WHERE d.endpoint_id = $1 AND ($2 IS NULL OR d.status = $2) AND ($3 IS NULL OR d.event_id < $3) \
+             ORDER BY d.event_id DESC LIMIT $4"
+        ))
         .bind(endpoint_id)
         .bind(status)
         .bind(after)
@@ -315,16 +323,12 @@ impl Store {
     }
 
     pub async fn get_delivery(&self, endpoint_id: &str, event_id: &str) -> Result<Delivery> {
-        let row = sqlx::query(
-            "SELECT d.endpoint_id, d.event_id, e.type, d.status, d.attempts, d.next_attempt_at, d.last_status, d.last_error, \
-             d.delivered_at, d.created_at FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
-             WHERE d.endpoint_id = $1 AND d.event_id = $2",
-        )
-        .bind(endpoint_id)
-        .bind(event_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound(Kind::Event))?;
+        let row = sqlx::query(delivery_select!("WHERE d.endpoint_id = $1 AND d.event_id = $2"))
+            .bind(endpoint_id)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound(Kind::Event))?;
         delivery_from_row(&row)
     }
 
