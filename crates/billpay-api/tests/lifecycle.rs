@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 fn worker(app: &TestApp) -> (Worker, Arc<TestClock>) {
     let clock = Arc::new(TestClock::new());
-    let w = Worker::new(app.store().clone(), clock.clone(), Settings::default()).unwrap();
+    let w = Worker::new(app.store().clone(), clock.clone(), Settings::default());
     (w, clock)
 }
 

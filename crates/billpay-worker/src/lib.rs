@@ -148,13 +148,13 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, WorkerError> {
-        Ok(Worker {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Worker {
             store,
             clock,
             client: http_client(),
             settings,
-        })
+        }
     }
 
     /// Posts a body; `Ok(status)` when the receiver answered, `Err(why)` when it did not.

@@ -167,7 +167,7 @@ impl WorkerArgs {
             store.clone(),
             std::sync::Arc::new(billpay_core::time::SystemClock),
             self.settings()?,
-        )?)
+        ))
     }
 }
 
