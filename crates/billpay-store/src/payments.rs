@@ -188,6 +188,21 @@ fn payment_events(bill: &Bill, outstanding: i64, payment: &Payment, now: &str) -
     Ok(events)
 }
 
+/// Refuses a reference that does not match the pattern of the biller row it is checked against
+/// (a row with `reference_pattern` and `reference_hint`).
+pub(crate) fn check_reference(biller: &AnyRow, reference: &str) -> Result<()> {
+    let rule = ReferenceRule::new(&biller.text("reference_pattern")?).map_err(StoreError::Invalid)?;
+    if rule.matches(reference) {
+        Ok(())
+    } else {
+        Err(Rejection::ReferenceInvalid {
+            reference: reference.to_owned(),
+            hint: biller.text("reference_hint")?,
+        }
+        .into())
+    }
+}
+
 /// The id of a customer's wallet account in `currency`.
 pub(crate) fn wallet_account(customer_id: &str, currency: &str) -> String {
     format!(
@@ -273,14 +288,7 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?
                     .ok_or(StoreError::NotFound(Kind::Biller))?;
-                let rule = ReferenceRule::new(&biller.text("reference_pattern")?).map_err(StoreError::Invalid)?;
-                if !rule.matches(reference) {
-                    return Err(Rejection::ReferenceInvalid {
-                        reference: reference.clone(),
-                        hint: biller.text("reference_hint")?,
-                    }
-                    .into());
-                }
+                check_reference(&biller, reference)?;
                 let sql = if pg_lock {
                     concat!(
                         payable_select!(

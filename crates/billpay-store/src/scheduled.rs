@@ -389,15 +389,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound(Kind::Biller))?;
-        let rule = billpay_core::biller::ReferenceRule::new(&biller.text("reference_pattern")?)
-            .map_err(StoreError::Invalid)?;
-        if !rule.matches(&a.reference) {
-            return Err(billpay_core::Rejection::ReferenceInvalid {
-                reference: a.reference.clone(),
-                hint: biller.text("reference_hint")?,
-            }
-            .into());
-        }
+        crate::payments::check_reference(&biller, &a.reference)?;
         if let (Some(fixed), Some(cap)) = (a.fixed_amount, a.max_amount)
             && fixed > cap
         {
