@@ -18,7 +18,9 @@ pub mod manifest;
 pub mod prices;
 pub mod register;
 pub mod scaffold;
+pub mod schema;
 mod templates;
+pub mod tfcheck;
 pub mod workflows;
 
 pub use manifest::{Manifest, ManifestError};

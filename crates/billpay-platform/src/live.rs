@@ -76,6 +76,14 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
         "public_subnet_ids": ["subnet-00000000000000003", "subnet-00000000000000004"],
         "vpc_cidr_block": env.vpc_cidr.get_ref(),
     });
+    let oidc_mock = json!({
+        "plan_role_arn": format!("arn:aws:iam::000000000000:role/{prefix}-github-plan"),
+        "deploy_role_arn": format!("arn:aws:iam::000000000000:role/{prefix}-github-deploy"),
+        "apply_role_arn": format!("arn:aws:iam::000000000000:role/{prefix}-github-apply"),
+        "plan_role_name": format!("{prefix}-github-plan"),
+        "deploy_role_name": format!("{prefix}-github-deploy"),
+        "apply_role_name": format!("{prefix}-github-apply"),
+    });
     let obs_mock = json!({"alarm_topic_arn": "arn:aws:sns:us-east-1:000000000000:mock", "log_bucket_id": "mock-logs", "log_bucket_domain_name": "mock-logs.s3.amazonaws.com", "kms_key_arn": "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000"});
     let mut units = vec![
         Unit {
@@ -143,7 +151,8 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
         Unit {
             name: "eks".into(),
             module: "eks".into(),
-            dependencies: vec![dep("network", network_mock.clone())],
+            // The CI roles must exist before their access entries: github-oidc applies first.
+            dependencies: vec![dep("network", network_mock.clone()), dep("github-oidc", oidc_mock)],
             inputs: json!({
                 "cluster_name": p.cluster_name,
                 "vpc_id": "dependency.network.outputs.vpc_id",
@@ -153,12 +162,14 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
                 "desired_size": env.nodes.desired,
                 "max_size": env.nodes.max,
                 "disk_size_gb": env.nodes.disk_gb,
-                "ci_role_name": format!("{prefix}-github-deploy"),
+                "ci_role_name": "dependency.github_oidc.outputs.deploy_role_name",
+                "ci_plan_role_name": "dependency.github_oidc.outputs.plan_role_name",
+                "ci_apply_role_name": "dependency.github_oidc.outputs.apply_role_name",
             }),
             resources: vec![
                 format!("EKS cluster `{}` (terraform-aws-modules/eks ~> 21)", p.cluster_name),
                 format!("managed node group: {} × {}–{}", env.nodes.instance_type.get_ref(), env.nodes.min.get_ref(), env.nodes.max),
-                "access entries (cluster creator, CI deploy role)".into(),
+                "access entries (cluster creator and CI apply role as admins, CI deploy role as admin, CI plan role reading kube-system)".into(),
                 "add-ons: vpc-cni, coredns, kube-proxy, eks-pod-identity-agent, amazon-cloudwatch-observability (Container Insights)".into(),
                 "AWS Load Balancer Controller: Pod Identity role (terraform-aws-modules/eks-pod-identity ~> 2) and Helm release".into(),
             ],
@@ -417,6 +428,8 @@ pub fn check(root: &Path, files: &[RenderedFile]) -> Vec<String> {
                 }
             } else if let Ok(rel) = p.strip_prefix(root)
                 && (rel.extension().is_some_and(|x| x == "hcl" || x == "yaml" || x == "yml"))
+                // Provider lock files are written by `terragrunt init` and committed, not rendered.
+                && rel.file_name().is_none_or(|n| n != ".terraform.lock.hcl")
                 && !expected.contains(rel)
             {
                 extra.push(format!("extra: {}", rel.display()));

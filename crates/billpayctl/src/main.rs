@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use billpay_platform::{Prices, cost, live, manifest};
 
+mod check;
 mod mcp;
+mod terragrunt;
 
 #[derive(Parser)]
 #[command(
@@ -240,20 +242,92 @@ by hand: change platform.toml and render again.")]
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
-    /// Exit 1 and list every rendered file that differs from what the manifest produces.
-    #[command(long_about = "Check the live tree for drift.\n\n\
-Renders the tree in memory and compares it with the files on disk: changed, missing and extra \
-files are listed, and the exit status is 1 when there are any. Run it in CI so that a hand edit \
-or a manifest change without a render never reaches `terragrunt apply`.")]
+    /// Check the infrastructure as OpenTofu and Terragrunt would, offline; exit 1 on any problem.
+    #[command(
+        long_about = "Check the infrastructure, offline, for what OpenTofu and Terragrunt would reject.\n\n\
+1. Drift: renders every file in memory and compares it with the files on disk (changed, missing \
+and extra files), so a hand edit or a manifest change without a render never reaches an apply.\n\
+2. Schema: every resource, data and provider block under infra/ (modules and their examples) \
+against the pinned provider schemas (AWS 6.x and Helm 3.x, from the CDKTF bindings): unknown \
+arguments and blocks, missing required ones, computed attributes set by hand, blocks written as \
+attributes and the reverse, references to attributes that do not exist, undeclared variables, \
+locals, modules and resources, and calls to local modules with unknown or missing inputs.\n\
+3. Terragrunt: each unit's source must copy everything its module reaches (the `//`), each \
+dependency.X.outputs.Y and mock_outputs key must be an output of X's module, inputs must be the \
+module's variables, and native S3 locking needs required_version >= 1.10.\n\
+4. checkov, where it is installed (BILLPAY_CHECKOV or on PATH).\n\n\
+Registry modules (terraform-aws-modules) are not fetched; their inputs are listed as not checked."
+    )]
     Check {
         /// The repository root to check.
         #[arg(long, default_value = ".")]
         root: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan an environment: `terragrunt plan` on each unit, dependencies first.
+    #[command(long_about = "Plan an environment's units with Terragrunt and OpenTofu.\n\n\
+Checks the tree first (drift and schema, as `infra check`), then runs `terragrunt run -- plan` on \
+each unit of infra/live/<env> in dependency order (the order `terragrunt run --all` uses), one at \
+a time. On a terminal it shows each unit's progress; elsewhere it prints every line, prefixed \
+with the unit. It stops at the first unit that fails and names it with its error. Each run is \
+recorded in .billpay/runs/<id>.json, with each unit's full output beside it.")]
+    Plan {
+        #[arg(long)]
+        env: String,
+        /// Only these units and what they depend on (repeatable).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// The repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Apply an environment: `terragrunt apply` on each unit, dependencies first.
+    #[command(long_about = "Apply an environment's units with Terragrunt and OpenTofu.\n\n\
+Checks the tree first (drift and schema, as `infra check`) and refuses to apply a tree with \
+problems. Then runs `terragrunt run -- apply -auto-approve` on each unit of infra/live/<env> in \
+dependency order, one at a time, showing progress; it stops at the first unit that fails, names \
+it with its error, and leaves the units after it untouched. Asks for the environment's name \
+first, unless --yes is given. Each run is recorded in .billpay/runs/<id>.json. The state \
+bootstrap (infra/bootstrap/<env>) is applied on its own, before the first apply.")]
+    Apply {
+        #[arg(long)]
+        env: String,
+        /// Only these units and what they depend on (repeatable).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// The repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
     /// List what an environment will create, unit by unit (module by module).
     Resources {
         #[arg(long)]
         env: String,
+    },
+    /// Read a provider's schema from its prebuilt CDKTF binding into the compact form `infra
+    /// check` uses.
+    #[command(long_about = "Read a provider's schema from its prebuilt CDKTF binding.\n\n\
+The PyPI wheels cdktf-cdktf-provider-aws and cdktf-cdktf-provider-helm each hold a .jsii assembly \
+(in _jsii/*.jsii.tgz) that describes every resource, data source and provider argument of the \
+provider version they were generated from. This reads one and writes the compact schema that \
+`billpayctl infra check` checks the modules against (crates/billpay-platform/schemas/). Pin the \
+wheel whose provider version matches the modules' required_providers.")]
+    ImportSchema {
+        /// The .jsii file (unpacked from the wheel's _jsii/*.jsii.tgz).
+        #[arg(long)]
+        jsii: PathBuf,
+        /// The PyPI package it came from (e.g. cdktf-cdktf-provider-aws), recorded in the schema
+        /// with the binding's version.
+        #[arg(long)]
+        package: String,
+        /// The schema file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -291,6 +365,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             workspace,
         );
     }
+    if let Command::Infra {
+        command: Infra::ImportSchema { jsii, package, out },
+    } = &cli.command
+    {
+        let bytes = std::fs::read(jsii).with_context(|| format!("reading {}", jsii.display()))?;
+        let schema = billpay_platform::schema::from_jsii(&bytes, package)?;
+        std::fs::write(out, billpay_platform::schema::to_compact_json(&schema)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!(
+            "{} {}: {} resources, {} data sources → {}",
+            schema.source,
+            schema.version,
+            schema.resources.len(),
+            schema.data_sources.len(),
+            out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let prices = Prices::us_east_1();
     let m = manifest::load(&cli.manifest, &prices)?;
     let known = || m.env_names().join(", ");
@@ -313,26 +405,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Infra {
-            command: Infra::Check { root },
+            command: Infra::Check { root, json },
         } => {
-            let files = live::render(&m, &[])?;
-            let drift = live::check(&root, &files);
-            if drift.is_empty() {
-                println!(
-                    "the rendered files match {} ({} files)",
-                    cli.manifest.display(),
-                    files.len()
-                );
-                Ok(ExitCode::SUCCESS)
+            let report = check::infra(&m, &root)?;
+            if json {
+                println!("{:#}", report.to_json());
             } else {
-                println!("the rendered files differ from {}:", cli.manifest.display());
-                for d in &drift {
-                    println!("  {d}");
-                }
-                println!("run `billpayctl infra generate` to render it again");
-                Ok(ExitCode::from(1))
+                println!("{}", report.to_text(&cli.manifest.display().to_string()));
             }
+            Ok(if report.problems() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
+        Command::Infra {
+            command: Infra::Plan { env, units, root },
+        } => run_units(&m, &root, &env, &units, terragrunt::Action::Plan, true),
+        Command::Infra {
+            command: Infra::Apply { env, units, root, yes },
+        } => run_units(&m, &root, &env, &units, terragrunt::Action::Apply, yes),
         Command::Infra {
             command: Infra::Resources { env },
         } => {
@@ -569,7 +661,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Mcp { .. } => unreachable!("handled before the manifest is read"),
+        Command::Mcp { .. }
+        | Command::Infra {
+            command: Infra::ImportSchema { .. },
+        } => unreachable!("handled before the manifest is read"),
         Command::Scaffold {
             template,
             name,
@@ -600,6 +695,141 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `infra plan` and `infra apply`.
+fn run_units(
+    m: &manifest::Manifest,
+    root: &std::path::Path,
+    env: &str,
+    targets: &[String],
+    action: terragrunt::Action,
+    confirmed: bool,
+) -> anyhow::Result<ExitCode> {
+    use std::io::{IsTerminal, Write};
+    let root = &std::path::absolute(root)?;
+    let all = live::units(m, env).with_context(|| {
+        format!(
+            "no environment `{env}` in the manifest (it has: {})",
+            m.env_names().join(", ")
+        )
+    })?;
+    let units = terragrunt::order(&all, targets).map_err(anyhow::Error::msg)?;
+    for tool in ["terragrunt", "tofu"] {
+        anyhow::ensure!(
+            terragrunt::on_path(tool),
+            "`{tool}` is not on PATH: install Terragrunt and OpenTofu (docs/infrastructure.md), then run this again"
+        );
+    }
+    // A tree OpenTofu would reject, or that differs from the manifest, is not planned or applied.
+    let drift = live::check(root, &live::render(m, &[])?);
+    let schema = billpay_platform::tfcheck::check(root);
+    if !drift.is_empty() || !schema.problems.is_empty() {
+        for d in &drift {
+            eprintln!("  {d}");
+        }
+        for p in &schema.problems {
+            eprintln!("  {p}");
+        }
+        anyhow::bail!(
+            "the tree has {} problems (above): fix them, or run `billpayctl infra generate`, then {} again",
+            drift.len() + schema.problems.len(),
+            action.as_str()
+        );
+    }
+    let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+    if action == terragrunt::Action::Apply && !confirmed {
+        anyhow::ensure!(
+            std::io::stdin().is_terminal(),
+            "applying changes AWS: pass --yes to apply without a terminal to confirm on"
+        );
+        eprint!(
+            "apply {} units to {env} (account {}): {}\ntype `{env}` to go on: ",
+            names.len(),
+            m.env(env).map(|e| e.account_id.get_ref().clone()).unwrap_or_default(),
+            names.join(", ")
+        );
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        anyhow::ensure!(answer.trim() == env, "not confirmed: nothing was applied");
+    }
+    let tty = std::io::stderr().is_terminal();
+    let verb = if action == terragrunt::Action::Plan {
+        "planning"
+    } else {
+        "applying"
+    };
+    let mut show = |e: terragrunt::Event<'_>| match e {
+        terragrunt::Event::Started { index, total, unit } => {
+            if tty {
+                eprint!("\r\x1b[2K[{index:>2}/{total}] {unit:<24} {verb}…");
+            } else {
+                eprintln!("[{index}/{total}] {unit}: {verb}");
+            }
+        }
+        terragrunt::Event::Line { unit, line } => {
+            if tty {
+                let short: String = line.chars().take(60).collect();
+                eprint!("\r\x1b[2K      {unit:<24} {verb}… {short}");
+            } else {
+                println!("[{unit}] {line}");
+            }
+        }
+        terragrunt::Event::Finished { index, total, step } => {
+            let mark = if step.status == terragrunt::Status::Succeeded {
+                "ok"
+            } else {
+                "FAILED"
+            };
+            let end = if tty { "\r\x1b[2K" } else { "" };
+            eprintln!(
+                "{end}[{index:>2}/{total}] {:<24} {mark} in {:.1}s{}",
+                step.unit,
+                step.seconds,
+                step.summary
+                    .as_deref()
+                    .filter(|_| step.status == terragrunt::Status::Succeeded)
+                    .map(|s| format!("  {s}"))
+                    .unwrap_or_default()
+            );
+        }
+    };
+    let record = terragrunt::run(root, env, action, &units, &mut show)?;
+    if let Some(failed) = &record.failed_unit {
+        let step = record.units.iter().find(|u| &u.unit == failed);
+        eprintln!(
+            "\n{} failed at unit `{failed}` ({}):\n{}",
+            action.as_str(),
+            step.map(|s| s.dir.as_str()).unwrap_or_default(),
+            step.and_then(|s| s.error.as_deref()).unwrap_or_default()
+        );
+        if let Some(log) = step.and_then(|s| s.log.as_deref()) {
+            eprintln!("full output: {log}");
+        }
+        let not_run: Vec<&str> = record
+            .units
+            .iter()
+            .filter(|u| u.status == terragrunt::Status::NotRun)
+            .map(|u| u.unit.as_str())
+            .collect();
+        if !not_run.is_empty() {
+            eprintln!("not run: {}", not_run.join(", "));
+        }
+        eprintln!("record: {}", record.record);
+        return Ok(ExitCode::from(1));
+    }
+    eprintln!(
+        "{} {} units of {env}; record: {}",
+        if action == terragrunt::Action::Plan {
+            "planned"
+        } else {
+            "applied"
+        },
+        record.units.len(),
+        record.record
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[allow(clippy::too_many_arguments)]

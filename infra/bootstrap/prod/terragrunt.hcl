@@ -16,7 +16,8 @@ generate "provider" {
 }
 
 terraform {
-  source = "${get_repo_root()}/infra/modules/state"
+  # `//`: Terragrunt copies all of infra/modules, so a module can call its siblings (../bucket).
+  source = "${get_repo_root()}/infra/modules//state"
 }
 
 inputs = {

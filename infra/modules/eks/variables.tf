@@ -55,6 +55,16 @@ variable "ci_role_name" {
   type        = string
 }
 
+variable "ci_plan_role_name" {
+  description = "The IAM role pull-request plans assume (from the github-oidc module); it may read kube-system, where the Helm release lives."
+  type        = string
+}
+
+variable "ci_apply_role_name" {
+  description = "The IAM role the infrastructure pipeline applies with (from the github-oidc module); it gets cluster-admin through an access entry."
+  type        = string
+}
+
 variable "public_access_cidrs" {
   description = "Networks allowed to reach the public API endpoint. Narrow this to your offices and CI runners."
   type        = list(string)

@@ -1,5 +1,5 @@
 module "vpc" {
-  #checkov:skip=CKV_TF_1:Registry module pinned to a major version (~> 6.0), which the registry never re-publishes; .terraform.lock.hcl pins the provider hashes.
+  #checkov:skip=CKV_TF_1:Registry module pinned to a major version (~> 6.0); registry releases are immutable once published. Provider hashes are pinned by each unit's committed .terraform.lock.hcl (docs/infrastructure.md).
   source  = "terraform-aws-modules/vpc/aws"
   version = "~> 6.0"
 

@@ -157,11 +157,21 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
         reads(
             "validate_platform",
             "Validate the platform",
-            "Checks the workspace: drift between platform.toml and every rendered file (infra, Kubernetes, workflows, catalog, docs), and the Backstage catalog against Backstage's schemas and references. Run it after any change.",
+            "Checks the workspace as OpenTofu, Terragrunt and Backstage would, offline, in one answer: drift between platform.toml and every rendered file (infra, Kubernetes, workflows, catalog, docs); every resource, data and provider block under infra/ against the pinned AWS and Helm provider schemas (unknown or missing arguments, block/attribute mix-ups, references to attributes that do not exist); each Terragrunt unit's source, dependency outputs, mock outputs and inputs; checkov where installed; and the Backstage catalog against Backstage's schemas and references. Run it after any change.",
             object(json!({}), &[]),
-            out(
-                json!({"ok": {"type": "boolean"}, "drift": {"type": "array", "items": {"type": "string"}}, "catalog": {"type": "object"}}),
-            ),
+            out(json!({
+                "ok": {"type": "boolean"},
+                "problems": {"type": "integer"},
+                "drift": {"type": "array", "items": {"type": "string"}},
+                "schema": {"type": "object", "properties": {
+                    "problems": {"type": "array", "items": {"type": "object", "properties": {
+                        "file": {"type": "string"}, "address": {"type": "string"}, "kind": {"type": "string"}, "message": {"type": "string"}}}},
+                    "modules": {"type": "integer"}, "units": {"type": "integer"}, "blocks": {"type": "integer"},
+                    "unchecked": {"type": "array", "items": {"type": "string"}},
+                    "schemas": {"type": "array", "items": {"type": "string"}}}},
+                "checkov": {"type": "object"},
+                "catalog": {"type": "object"}
+            })),
         ),
         plan_tool(
             "setup_complete_infrastructure",
@@ -430,28 +440,25 @@ fn all_rendered(m: &manifest::Manifest) -> Result<Vec<RenderedFile>, ToolError> 
 
 fn validate(server: &McpServer) -> ToolResult {
     let (m, _) = load(server)?;
-    let files = all_rendered(&m)?;
-    let drift = live::check(server.workspace(), &files);
+    let infra = crate::check::infra(&m, server.workspace())?;
     let catalog_file = server.workspace().join("catalog-info.yaml");
     let report = billpay_platform::backstage::validate(&[catalog_file]);
     let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-    let ok = drift.is_empty() && problems.is_empty();
-    let text = if ok {
-        format!(
-            "the workspace matches platform.toml ({} files) and the catalog is valid ({} entities)",
-            files.len(),
-            report.entities.len()
-        )
+    let ok = infra.problems() == 0 && problems.is_empty();
+    let mut lines = vec![infra.to_text("platform.toml")];
+    for d in &infra.drift {
+        lines.push(format!("  fix {d}: call {}", writer_of(d)));
+    }
+    if problems.is_empty() {
+        lines.push(format!("catalog: valid ({} entities)", report.entities.len()));
     } else {
-        let mut lines = vec!["problems found:".to_owned()];
-        lines.extend(drift.iter().map(|d| format!("{d} (run {} to render it)", writer_of(d))));
-        lines.extend(problems.iter().cloned());
-        lines.join("\n")
-    };
-    Ok((
-        json!({"ok": ok, "drift": drift, "catalog": {"entities": report.entities.len(), "problems": problems}}),
-        text,
-    ))
+        lines.push(format!("catalog: {} problems", problems.len()));
+        lines.extend(problems.iter().map(|p| format!("  {p}")));
+    }
+    let mut structured = infra.to_json();
+    structured["ok"] = json!(ok);
+    structured["catalog"] = json!({"entities": report.entities.len(), "problems": problems});
+    Ok((structured, lines.join("\n")))
 }
 
 /// The tool that renders a drifted file.

@@ -6,7 +6,8 @@ include "root" {
 }
 
 terraform {
-  source = "${get_repo_root()}/infra/modules/eks"
+  # `//`: Terragrunt copies all of infra/modules, so a module can call its siblings (../bucket).
+  source = "${get_repo_root()}/infra/modules//eks"
 }
 
 dependency "network" {
@@ -27,16 +28,32 @@ dependency "network" {
   }
 }
 
+dependency "github_oidc" {
+  config_path = "../github-oidc"
+
+  mock_outputs_allowed_terraform_commands = ["validate", "plan"]
+  mock_outputs = {
+    apply_role_arn   = "arn:aws:iam::000000000000:role/billpay-prod-github-apply"
+    apply_role_name  = "billpay-prod-github-apply"
+    deploy_role_arn  = "arn:aws:iam::000000000000:role/billpay-prod-github-deploy"
+    deploy_role_name = "billpay-prod-github-deploy"
+    plan_role_arn    = "arn:aws:iam::000000000000:role/billpay-prod-github-plan"
+    plan_role_name   = "billpay-prod-github-plan"
+  }
+}
+
 inputs = {
-  ci_role_name   = "billpay-prod-github-deploy"
-  cluster_name   = "billpay-cluster"
-  desired_size   = 3
-  disk_size_gb   = 20
-  instance_types = [
+  ci_apply_role_name = dependency.github_oidc.outputs.apply_role_name
+  ci_plan_role_name  = dependency.github_oidc.outputs.plan_role_name
+  ci_role_name       = dependency.github_oidc.outputs.deploy_role_name
+  cluster_name       = "billpay-cluster"
+  desired_size       = 3
+  disk_size_gb       = 20
+  instance_types     = [
     "t3.large",
   ]
-  max_size       = 6
-  min_size       = 3
-  subnet_ids     = dependency.network.outputs.private_subnet_ids
-  vpc_id         = dependency.network.outputs.vpc_id
+  max_size           = 6
+  min_size           = 3
+  subnet_ids         = dependency.network.outputs.private_subnet_ids
+  vpc_id             = dependency.network.outputs.vpc_id
 }

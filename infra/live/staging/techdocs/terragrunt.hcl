@@ -6,7 +6,8 @@ include "root" {
 }
 
 terraform {
-  source = "${get_repo_root()}/infra/modules/techdocs"
+  # `//`: Terragrunt copies all of infra/modules, so a module can call its siblings (../bucket).
+  source = "${get_repo_root()}/infra/modules//techdocs"
 }
 
 inputs = {

@@ -8,5 +8,7 @@ module "eks" {
   min_size       = 1
   desired_size   = 2
   max_size       = 3
-  ci_role_name   = "billpay-dev-github-deploy"
+  ci_role_name       = "billpay-dev-github-deploy"
+  ci_plan_role_name  = "billpay-dev-github-plan"
+  ci_apply_role_name = "billpay-dev-github-apply"
 }
