@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -303,8 +303,25 @@ impl ServerHandler for McpServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        // Progress goes out as notifications, in order, while the tool runs, when the client
+        // asked for it with a progress token.
+        let progress_token = context.meta.get_progress_token();
+        let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<(f64, f64, String)>();
+        let peer = context.peer.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some((done, total, message)) = progress_rx.recv().await {
+                if let Some(token) = &progress_token {
+                    let mut p = ProgressNotificationParam::new(token.clone(), done);
+                    p.total = Some(total);
+                    p.message = Some(message);
+                    if let Err(e) = peer.notify_progress(p).await {
+                        tracing::warn!(error = %e, "cannot send a progress notification");
+                    }
+                }
+            }
+        });
         let name = request.name.to_string();
         let args = Value::Object(request.arguments.unwrap_or_default());
         let known = tools::definitions(self.allow_write());
@@ -321,11 +338,17 @@ impl ServerHandler for McpServer {
                 let a = args.clone();
                 // Tools do blocking I/O (files, child processes, their own runtime for AWS):
                 // they run on a blocking thread so the protocol loop stays responsive.
-                tokio::task::spawn_blocking(move || tools::call(&server, &n, &a))
+                let tx = progress_tx.clone();
+                let report = move |done: f64, total: f64, message: String| {
+                    let _ = tx.send((done, total, message));
+                };
+                tokio::task::spawn_blocking(move || tools::call(&server, &n, &a, &report))
                     .await
                     .unwrap_or_else(|e| Err(ToolError(format!("the tool failed unexpectedly: {e}"))))
             }
         };
+        drop(progress_tx);
+        let _ = forwarder.await;
         Ok(CallToolResponse::from(match result {
             Ok((structured, text)) => {
                 let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);

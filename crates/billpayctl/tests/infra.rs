@@ -144,7 +144,7 @@ fn check_catches_hand_edits_missing_and_extra_files_and_manifest_changes() {
     let eks = root.join("infra/live/dev/eks/terragrunt.hcl");
     let edited = std::fs::read_to_string(&eks)
         .unwrap()
-        .replace("desired_size   = 2", "desired_size   = 5");
+        .replace("desired_size       = 2", "desired_size       = 5");
     std::fs::write(&eks, edited).unwrap();
     std::fs::remove_file(root.join("infra/live/prod/ecr/terragrunt.hcl")).unwrap();
     std::fs::create_dir_all(root.join("infra/live/dev/stray")).unwrap();
@@ -220,7 +220,8 @@ fn dev_has_everything_the_plan_names() {
             unit["terraform"][0]["source"]
                 .as_str()
                 .unwrap()
-                .ends_with("/infra/modules/frontend")
+                .ends_with("/infra/modules//frontend"),
+            "the frontend module calls ../bucket: Terragrunt must copy all of infra/modules"
         );
     }
     assert_eq!(inputs("techdocs")["bucket_name"], "billpay-techdocs");

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::{moto, repo, text, tool};
+use common::{moto, rendered_workspace, repo, text, tool};
 
 const MODES: [&str; 2] = ["legacy", "2026-07-28"];
 
@@ -173,9 +173,27 @@ fn a_read_only_server_lists_and_runs_only_read_tools_in_both_revisions() {
             .iter()
             .map(|u| u["name"].as_str().unwrap())
             .collect();
-        assert_eq!(eks, ["network", "eks"], "the cluster and what it needs");
-        let fronts = ok(&v, 5)["structured"]["units"].as_array().unwrap().len();
-        assert_eq!(fronts, 3);
+        assert_eq!(
+            eks,
+            ["network", "github-oidc", "eks"],
+            "the cluster and what it needs, in apply order"
+        );
+        let fronts: Vec<&str> = ok(&v, 5)["structured"]["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fronts,
+            [
+                "observability",
+                "billpay-frontend-a",
+                "billpay-frontend-b",
+                "billpay-feature-flags"
+            ],
+            "the sites and the log bucket they write to"
+        );
         err(&v, 6, "this server is read-only: restart it with --allow-write");
         err(&v, 7, "restart the server with --allow-write");
         err(
@@ -318,13 +336,14 @@ fn apply_needs_token(mode: &str) {
     err(&v, 5, "does not match this plan");
     let applied = &ok(&v, 6)["structured"];
     assert_eq!(applied["applied"], false);
+    let said = result(&v, 6)["text"].as_str().unwrap();
     assert!(
-        result(&v, 6)["text"]
-            .as_str()
-            .unwrap()
-            .contains("terragrunt run --all apply --non-interactive --working-dir infra/live/dev"),
-        "{}",
-        result(&v, 6)["text"]
+        said.contains("terragrunt run --non-interactive --working-dir infra/live/dev/network -- apply"),
+        "{said}"
+    );
+    assert!(
+        said.find("/network --").unwrap() < said.find("/eks --").unwrap(),
+        "in dependency order: {said}"
     );
     // The audit log records the applies without the token.
     let audit = std::fs::read_to_string(ws.path().join(".billpay/mcp-audit.jsonl")).unwrap();
@@ -541,4 +560,147 @@ fn http_transport_wants_the_token_and_an_allowed_origin() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("--http needs --token"), "{}", text(&out));
+}
+
+#[test]
+fn validate_platform_reports_schema_and_terragrunt_faults_in_one_answer() {
+    let ws = rendered_workspace();
+    let unit = ws.path().join("infra/live/dev/techdocs/terragrunt.hcl");
+    let module = ws.path().join("infra/modules/frontend/main.tf");
+    let v = session(
+        "legacy",
+        ws.path(),
+        false,
+        json!([
+            {"tool": "validate_platform"},
+            {"edit": {"path": unit, "old": "infra/modules//techdocs", "new": "infra/modules/techdocs"}},
+            {"edit": {"path": module, "old": "signing_behavior", "new": "signing_behaviour"}},
+            {"tool": "validate_platform"}
+        ]),
+        &[],
+    );
+    let clean = &ok(&v, 0)["structured"];
+    assert_eq!(clean["schema"]["problems"], json!([]), "{clean}");
+    assert!(clean["schema"]["blocks"].as_u64().unwrap() > 50, "{clean}");
+    assert_eq!(
+        clean["checkov"]["ran"], true,
+        "checkov runs where it is installed: {clean}"
+    );
+    let found = &ok(&v, 3)["structured"];
+    assert_eq!(found["ok"], false);
+    let kinds: Vec<(&str, &str)> = found["schema"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["kind"].as_str().unwrap(), p["file"].as_str().unwrap()))
+        .collect();
+    assert!(
+        kinds.contains(&("unit_source", "infra/live/dev/techdocs/terragrunt.hcl")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("unknown_argument", "infra/modules/frontend/main.tf")),
+        "{kinds:?}"
+    );
+    // The drift of the hand-edited unit is in the same answer.
+    assert!(
+        found["drift"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("changed: infra/live/dev/techdocs/terragrunt.hcl")),
+        "{found}"
+    );
+    let said = result(&v, 3)["text"].as_str().unwrap();
+    assert!(said.contains("did you mean `signing_behavior`?"), "{said}");
+}
+
+#[test]
+fn plan_and_apply_run_terragrunt_unit_by_unit_with_progress_and_stop_at_the_failing_unit() {
+    let ws = rendered_workspace();
+    let standin = repo().join("crates/billpayctl/tests/standin");
+    let calls = ws.path().join("calls.tsv");
+    let replay = tempfile::tempdir().unwrap();
+    let path = format!("{}:/usr/bin:/bin", standin.display());
+    let env = [
+        ("PATH", path.as_str()),
+        ("STANDIN_CALLS", calls.to_str().unwrap()),
+        ("STANDIN_REPLAY", replay.path().to_str().unwrap()),
+    ];
+    let v = session(
+        "legacy",
+        ws.path(),
+        true,
+        json!([
+            {"tool": "setup_frontend_infrastructure", "args": {"environment": "dev"}},
+            {"tool": "setup_frontend_infrastructure", "args": {"environment": "dev", "apply": true, "confirmationToken": {"$tokenFrom": 0}}}
+        ]),
+        &env,
+    );
+    let plan = &ok(&v, 0)["structured"];
+    assert_eq!(plan["run"]["ok"], true, "{plan}");
+    let planned: Vec<&str> = plan["run"]["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["unit"].as_str().unwrap())
+        .collect();
+    assert_eq!(planned[0], "observability", "the log bucket first: {planned:?}");
+    assert_eq!(planned.len(), 4);
+    // Two notifications a unit (started, finished), rising to the total.
+    let progress = result(&v, 0)["progress"].as_array().unwrap();
+    assert_eq!(progress.len(), 8, "{progress:?}");
+    assert_eq!(progress.last().unwrap()["progress"], 4.0);
+    assert_eq!(progress.last().unwrap()["total"], 4.0);
+    assert!(
+        progress[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("observability: plan")
+    );
+    let applied = &ok(&v, 1)["structured"];
+    assert_eq!(applied["applied"], true, "{applied}");
+    assert_eq!(
+        applied["run"]["units"][1]["summary"],
+        "Apply complete! Resources: 2 added, 0 changed, 0 destroyed."
+    );
+    let record = ws.path().join(applied["run"]["record"].as_str().unwrap());
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    assert_eq!(kept["action"], "apply");
+    assert_eq!(kept["ok"], true);
+    let lines = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(lines.lines().count(), 8, "4 plans and 4 applies: {lines}");
+    assert!(
+        lines
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with("apply\t-input=false\t-no-color\t-auto-approve"),
+        "{lines}"
+    );
+
+    // The second frontend fails: the apply stops there and says so.
+    std::fs::write(replay.path().join("billpay-frontend-b.err"), "Error: creating CloudFront Distribution: AccessDenied: not authorized to perform cloudfront:CreateDistribution\n").unwrap();
+    std::fs::write(replay.path().join("billpay-frontend-b.status"), "1").unwrap();
+    std::fs::remove_file(&calls).unwrap();
+    let v = session(
+        "legacy",
+        ws.path(),
+        true,
+        json!([
+            {"tool": "setup_frontend_infrastructure", "args": {"environment": "dev"}}
+        ]),
+        &env,
+    );
+    err(
+        &v,
+        0,
+        "plan failed at unit `billpay-frontend-b` (infra/live/dev/billpay-frontend-b)",
+    );
+    err(&v, 0, "Error: creating CloudFront Distribution: AccessDenied");
+    err(&v, 0, "The units after it were not run");
+    let lines = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        !lines.contains("billpay-feature-flags"),
+        "nothing after the failed unit ran: {lines}"
+    );
 }

@@ -52,7 +52,12 @@ fn plan_output() -> Value {
         "confirmationToken": {"type": "string"},
         "applied": {"type": "boolean"},
         "commands": {"type": "array", "items": {"type": "string"}},
-        "log": {"type": "string"}
+        "run": {"type": "object", "description": "What Terragrunt did, unit by unit (also in .billpay/runs/).", "properties": {
+            "id": {"type": "string"}, "ok": {"type": "boolean"}, "failed_unit": {"type": ["string", "null"]},
+            "record": {"type": "string"},
+            "units": {"type": "array", "items": {"type": "object", "properties": {
+                "unit": {"type": "string"}, "status": {"enum": ["succeeded", "failed", "not_run"]},
+                "seconds": {"type": "number"}, "summary": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}}}}}}
     }))
 }
 
@@ -176,7 +181,7 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
         plan_tool(
             "setup_complete_infrastructure",
             "Plan or apply a whole environment",
-            "Renders and checks an environment's Terragrunt tree: the units in apply order with what each creates, the monthly cost, and any drift. Returns a confirmationToken bound to that plan. With --allow-write, apply: true and the token, runs `terragrunt run --all apply` where Terragrunt and OpenTofu are installed; elsewhere it returns the exact commands to run.",
+            "Plans an environment: the units in dependency order with what each creates, the monthly cost and any drift, and, where Terragrunt and OpenTofu are installed, `terragrunt plan` on each unit in that order, with progress notifications. Returns a confirmationToken bound to that plan. With --allow-write, apply: true and the token, applies the units in the same order with progress, stops at the first unit that fails and names it with its error; elsewhere it returns the exact commands to run. Every run is recorded in .billpay/runs/.",
             object(
                 apply_props(
                     json!({"environment": {"type": "string", "description": ENV}, "region": {"type": "string", "description": "Must match the environment's region."}}),
@@ -187,7 +192,7 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
         plan_tool(
             "deploy_eks_cluster",
             "Plan or apply the EKS cluster",
-            "The EKS unit of an environment (and the units it depends on), with the same plan-then-confirm flow as setup_complete_infrastructure.",
+            "The EKS unit of an environment and the units it depends on (network, github-oidc), with the same plan-then-confirm flow, progress and run record as setup_complete_infrastructure.",
             object(
                 apply_props(
                     json!({"cluster-name": {"type": "string", "description": "The cluster_name in platform.toml."}, "region": {"type": "string"}, "environment": {"type": "string", "description": "Default: dev.", "default": "dev"}}),
@@ -198,7 +203,7 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
         plan_tool(
             "setup_frontend_infrastructure",
             "Plan or apply the frontend hosting",
-            "The S3 bucket and CloudFront distribution units of every static frontend in an environment, with the same plan-then-confirm flow.",
+            "The S3 bucket and CloudFront distribution units of every static frontend in an environment and what they depend on (observability, for the access logs), with the same plan-then-confirm flow, progress and run record.",
             object(
                 apply_props(
                     json!({"region": {"type": "string"}, "environment": {"type": "string", "description": "Default: dev.", "default": "dev"}}),
@@ -321,8 +326,11 @@ fn check_args(args: &Value, def: &Definition) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// Reports a long tool's progress: done so far, the total, and what it is doing.
+pub type Progress<'a> = &'a dyn Fn(f64, f64, String);
+
 /// Runs a tool.
-pub fn call(server: &McpServer, name: &str, args: &Value) -> ToolResult {
+pub fn call(server: &McpServer, name: &str, args: &Value, progress: Progress<'_>) -> ToolResult {
     let defs = definitions(server.allow_write());
     let def = defs
         .iter()
@@ -333,9 +341,9 @@ pub fn call(server: &McpServer, name: &str, args: &Value) -> ToolResult {
         "describe_platform" => describe(server),
         "estimate_cost" => estimate(server, args),
         "validate_platform" => validate(server),
-        "setup_complete_infrastructure" => infra(server, name, args, None),
-        "deploy_eks_cluster" => infra(server, name, args, Some(Scope::Cluster)),
-        "setup_frontend_infrastructure" => infra(server, name, args, Some(Scope::Frontends)),
+        "setup_complete_infrastructure" => infra(server, name, args, None, progress),
+        "deploy_eks_cluster" => infra(server, name, args, Some(Scope::Cluster), progress),
+        "setup_frontend_infrastructure" => infra(server, name, args, Some(Scope::Frontends), progress),
         "generate_terraform_modules" => generate_terraform(server, args),
         "setup_backstage_integration" => backstage(server, args),
         "generate_software_templates" => software_templates(server, args),
@@ -481,12 +489,60 @@ enum Scope {
 }
 
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false)
+    crate::terragrunt::on_path(tool)
 }
 
-fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>) -> ToolResult {
+/// Runs Terragrunt on the units, reporting each unit's start and end as progress.
+fn run_units(
+    server: &McpServer,
+    env: &str,
+    action: crate::terragrunt::Action,
+    units: &[&live::Unit],
+    progress: Progress<'_>,
+) -> Result<crate::terragrunt::Record, ToolError> {
+    use crate::terragrunt::{Event, Status};
+    let verb = action.as_str();
+    let mut report = |e: Event<'_>| match e {
+        Event::Started { index, total, unit } => {
+            progress(
+                (index - 1) as f64,
+                total as f64,
+                format!("{unit}: {verb} ({index}/{total})"),
+            );
+        }
+        Event::Finished { index, total, step } => {
+            let how = match step.status {
+                Status::Succeeded => format!("done in {:.1}s", step.seconds),
+                _ => "failed".to_owned(),
+            };
+            progress(index as f64, total as f64, format!("{}: {verb} {how}", step.unit));
+        }
+        Event::Line { .. } => {}
+    };
+    let record = crate::terragrunt::run(server.workspace(), env, action, units, &mut report)?;
+    if let Some(failed) = &record.failed_unit {
+        let step = record.units.iter().find(|u| &u.unit == failed);
+        return Err(ToolError(format!(
+            "{verb} failed at unit `{failed}` ({}):\n{}\nThe units after it were not run. Full output: {}; record: {}",
+            step.map(|s| s.dir.as_str()).unwrap_or_default(),
+            step.and_then(|s| s.error.as_deref()).unwrap_or_default(),
+            step.and_then(|s| s.log.as_deref()).unwrap_or_default(),
+            record.record
+        )));
+    }
+    Ok(record)
+}
+
+fn run_summary(record: &crate::terragrunt::Record) -> String {
+    record
+        .units
+        .iter()
+        .map(|u| format!("  {}: {}", u.unit, u.summary.as_deref().unwrap_or("done")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>, progress: Progress<'_>) -> ToolResult {
     let (m, prices) = load(server)?;
     let env = str_arg(args, "environment")?.unwrap_or("dev").to_owned();
     known_env(&m, &env)?;
@@ -508,34 +564,13 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>) -> 
         }
     }
     let all = live::units(&m, &env).unwrap_or_default();
-    let wanted: Vec<&live::Unit> = match scope {
-        None => all.iter().filter(|u| !u.excluded).collect(),
-        Some(Scope::Cluster) => {
-            // The cluster and everything it depends on, in apply order.
-            let mut names = vec!["eks".to_owned()];
-            let mut i = 0;
-            while i < names.len() {
-                if let Some(u) = all.iter().find(|u| u.name == names[i]) {
-                    for d in &u.dependencies {
-                        let n = d.path.trim_start_matches("../").to_owned();
-                        if !names.contains(&n) {
-                            names.push(n);
-                        }
-                    }
-                }
-                i += 1;
-            }
-            all.iter().filter(|u| names.contains(&u.name)).collect()
-        }
-        Some(Scope::Frontends) => {
-            let fronts: Vec<&str> = m
-                .frontends
-                .iter()
-                .map(|f| f.get_ref().name.get_ref().as_str())
-                .collect();
-            all.iter().filter(|u| fronts.contains(&u.name.as_str())).collect()
-        }
+    // The targets, and everything they depend on, in the order they apply.
+    let targets: Vec<String> = match scope {
+        None => vec![],
+        Some(Scope::Cluster) => vec!["eks".to_owned()],
+        Some(Scope::Frontends) => m.frontends.iter().map(|f| f.get_ref().name.get_ref().clone()).collect(),
     };
+    let wanted = crate::terragrunt::order(&all, &targets).map_err(ToolError)?;
     if wanted.is_empty() {
         return Err(ToolError(format!("environment `{env}` has no such units")));
     }
@@ -557,16 +592,15 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>) -> 
         .iter()
         .map(|u| json!({"name": u.name, "module": u.module, "resources": u.resources}))
         .collect();
-    let dir = format!("infra/live/{env}");
-    let commands: Vec<String> = match scope {
-        None => vec![format!(
-            "terragrunt run --all apply --non-interactive --working-dir {dir}"
-        )],
-        _ => wanted
-            .iter()
-            .map(|u| format!("terragrunt apply --non-interactive --working-dir {dir}/{}", u.name))
-            .collect(),
-    };
+    let commands: Vec<String> = wanted
+        .iter()
+        .map(|u| {
+            crate::terragrunt::command_line(
+                crate::terragrunt::Action::Apply,
+                &format!("infra/live/{env}/{}", u.name),
+            )
+        })
+        .collect();
     let plan =
         json!({"environment": env, "units": units, "monthlyCostUsd": total, "drift": drift, "commands": commands});
     let apply = args["apply"] == json!(true);
@@ -581,17 +615,26 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>) -> 
             format!("; {} rendered files differ from the manifest", drift.len())
         }
     );
+    let installed = on_path("terragrunt") && on_path("tofu");
     if !apply {
         let token = server.token(tool, &plan);
         let mut structured = plan.clone();
         structured["confirmationToken"] = json!(token);
         structured["applied"] = json!(false);
-        return Ok((
-            structured,
-            format!(
-                "{summary}\nplan only. To apply: call {tool} again with apply: true and confirmationToken (valid 15 minutes), on a server started with --allow-write."
-            ),
+        let mut text = summary.clone();
+        if !installed {
+            text.push_str("\nTerragrunt and OpenTofu are not installed where this server runs: this plan lists the units and what they create, without `terragrunt plan`.");
+        } else if drift.is_empty() {
+            let record = run_units(server, &env, crate::terragrunt::Action::Plan, &wanted, progress)?;
+            text.push_str(&format!("\nterragrunt plan, unit by unit:\n{}", run_summary(&record)));
+            structured["run"] = serde_json::to_value(&record)?;
+        } else {
+            text.push_str("\nNot planned with Terragrunt: the rendered tree differs from platform.toml (run generate_terraform_modules).");
+        }
+        text.push_str(&format!(
+            "\nplan only. To apply: call {tool} again with apply: true and confirmationToken (valid 15 minutes), on a server started with --allow-write."
         ));
+        return Ok((structured, text));
     }
     if !server.allow_write() {
         return Err(ToolError(format!(
@@ -611,37 +654,27 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>) -> 
         )));
     }
     let mut structured = plan.clone();
-    if !(on_path("terragrunt") && on_path("tofu")) {
+    if !installed {
         structured["applied"] = json!(false);
         return Ok((
             structured,
             format!(
-                "{summary}\nTerragrunt and OpenTofu are not installed where this server runs, so nothing was applied. Run, from the workspace:\n{}",
+                "{summary}\nTerragrunt and OpenTofu are not installed where this server runs, so nothing was applied. Run, from the workspace, in this order:\n{}",
                 commands.join("\n")
             ),
         ));
     }
-    let mut log = String::new();
-    for c in &commands {
-        let parts: Vec<&str> = c.split_whitespace().collect();
-        let out = std::process::Command::new(parts[0])
-            .args(&parts[1..])
-            .current_dir(server.workspace())
-            .output()?;
-        log.push_str(&String::from_utf8_lossy(&out.stdout));
-        log.push_str(&String::from_utf8_lossy(&out.stderr));
-        if !out.status.success() {
-            return Err(ToolError(format!("`{c}` failed:\n{}", tail(&log))));
-        }
-    }
+    let record = run_units(server, &env, crate::terragrunt::Action::Apply, &wanted, progress)?;
     structured["applied"] = json!(true);
-    structured["log"] = json!(tail(&log));
-    Ok((structured, format!("{summary}\napplied:\n{}", tail(&log))))
-}
-
-fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
+    structured["run"] = serde_json::to_value(&record)?;
+    Ok((
+        structured,
+        format!(
+            "{summary}\napplied, unit by unit:\n{}\nrecord: {}",
+            run_summary(&record),
+            record.record
+        ),
+    ))
 }
 
 /// Writes `files` under `root` (in the workspace), refusing any that would land outside it.

@@ -73,3 +73,25 @@ pub fn moto() -> Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
     }
 }
+
+/// A workspace with the repository's manifest and modules, and the tree rendered from them.
+pub fn rendered_workspace() -> tempfile::TempDir {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("platform.toml"), ws.path().join("platform.toml")).unwrap();
+    let out = ctl(&["infra", "generate", "--out", "."], ws.path());
+    assert!(out.status.success(), "{}", text(&out));
+    copy_dir(&repo().join("infra/modules"), &ws.path().join("infra/modules"));
+    ws
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}

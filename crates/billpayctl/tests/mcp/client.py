@@ -7,7 +7,7 @@ such as `2026-07-28` is the modern, handshake-free revision), the server's comma
 calls to make; a call may instead be {"edit": {path, old, new}}, a change to a file between two
 calls. An argument value {"$tokenFrom": i} is replaced by the confirmationToken that
 call i returned. Prints one JSON document: the protocol version, the tools as listed, and every
-call's result.
+call's result with the progress notifications it sent.
 """
 import asyncio
 import json
@@ -48,12 +48,21 @@ async def main(scenario):
                 results.append({"tool": "edit", "isError": False, "structured": None, "text": ""})
                 continue
             # The SDK checks structuredContent against the tool's outputSchema on every call.
-            r = await client.call_tool(call["tool"], substitute(call.get("args", {}), results))
+            # Progress notifications are asked for on every call, and kept in order.
+            progress = []
+
+            async def on_progress(done, total, message):
+                progress.append({"progress": done, "total": total, "message": message})
+
+            r = await client.call_tool(
+                call["tool"], substitute(call.get("args", {}), results), progress_callback=on_progress
+            )
             results.append({
                 "tool": call["tool"],
                 "isError": bool(r.is_error),
                 "structured": r.structured_content,
                 "text": "\n".join(c.text for c in r.content if getattr(c, "type", "") == "text"),
+                "progress": progress,
             })
         print(json.dumps({"protocol": client.protocol_version, "tools": tools, "results": results}))
 
