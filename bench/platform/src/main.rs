@@ -2,6 +2,10 @@
 //! Terragrunt tree in memory, and write it to an empty folder. Reference in the same run: writing
 //! the same files with plain `std::fs::write`, which is the I/O floor of any generator.
 //!
+//! Then `infra check`'s offline check of the repository beside the manifest (every module and
+//! unit of the three environments against the provider schemas), against `infra generate` alone
+//! (load + check + render + write) in the same run; and the one-time load of the schemas.
+//!
 //!     cargo run --release -p billpay-platform-bench -- [platform.toml] [runs]
 
 use std::path::PathBuf;
@@ -56,7 +60,27 @@ fn main() -> anyhow::Result<()> {
             reference.push(copied);
         }
     }
+    // The schemas are parsed once per process: time that on its own, first.
+    let t = Instant::now();
+    let schemas = billpay_platform::schema::pinned().len();
+    let schema_load = t.elapsed();
+    let root = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let mut checked = Vec::new();
+    let mut problems = 0;
+    for i in 0..runs + 5 {
+        let t = Instant::now();
+        let report = billpay_platform::tfcheck::check(&root);
+        let took = t.elapsed();
+        problems = report.problems.len();
+        if i >= 5 {
+            checked.push(took);
+        }
+    }
     let r = stats(reference.clone());
+    let generate = stats(to_disk.clone());
     println!("{runs} runs, {count} files for every environment in {}", path.display());
     println!(
         "{:<34} {:>10} {:>10} {:>10} {:>12}",
@@ -76,5 +100,14 @@ fn main() -> anyhow::Result<()> {
             p99.as_secs_f64() / r.1.as_secs_f64()
         );
     }
+    let (p50, p99, max) = stats(checked);
+    println!(
+        "\ninfra check, schema and Terragrunt ({problems} problems): p50 {}, p99 {}, max {}; p50 / generate p50 {:.2}",
+        ms(p50),
+        ms(p99),
+        ms(max),
+        p50.as_secs_f64() / generate.0.as_secs_f64()
+    );
+    println!("loading the {schemas} provider schemas, once per process: {}", ms(schema_load));
     Ok(())
 }
