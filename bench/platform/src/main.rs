@@ -108,6 +108,9 @@ fn main() -> anyhow::Result<()> {
         ms(max),
         p50.as_secs_f64() / generate.0.as_secs_f64()
     );
-    println!("loading the {schemas} provider schemas, once per process: {}", ms(schema_load));
+    println!(
+        "loading the {schemas} provider schemas, once per process: {}",
+        ms(schema_load)
+    );
     Ok(())
 }
