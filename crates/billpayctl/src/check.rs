@@ -127,6 +127,8 @@ fn run_checkov(root: &Path) -> Checkov {
             "-o",
             "json",
         ])
+        // Terragrunt's working copies of the modules are not ours to check twice.
+        .args(["--skip-path", r"\.terragrunt-cache"])
         .current_dir(root)
         .env("BC_SKIP_MAPPING", "TRUE")
         .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")

@@ -703,4 +703,34 @@ fn plan_and_apply_run_terragrunt_unit_by_unit_with_progress_and_stop_at_the_fail
         !lines.contains("billpay-feature-flags"),
         "nothing after the failed unit ran: {lines}"
     );
+
+    // A tree OpenTofu would reject is neither planned nor applied.
+    std::fs::remove_file(&calls).unwrap();
+    let module = ws.path().join("infra/modules/frontend/main.tf");
+    let v = session(
+        "legacy",
+        ws.path(),
+        true,
+        json!([
+            {"edit": {"path": module, "old": "price_class         = var.price_class", "new": "price_klass         = var.price_class"}},
+            {"tool": "setup_frontend_infrastructure", "args": {"environment": "dev"}},
+            {"tool": "setup_frontend_infrastructure", "args": {"environment": "dev", "apply": true, "confirmationToken": {"$tokenFrom": 1}}}
+        ]),
+        &env,
+    );
+    let plan = &ok(&v, 1)["structured"];
+    assert!(plan.get("run").is_none(), "not planned: {plan}");
+    assert!(
+        plan["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("unknown argument `price_klass`"),
+        "{plan}"
+    );
+    err(
+        &v,
+        2,
+        "nothing was applied: OpenTofu or Terragrunt would reject the tree",
+    );
+    assert!(!calls.exists(), "Terragrunt never ran");
 }

@@ -49,6 +49,7 @@ fn plan_output() -> Value {
             "resources": {"type": "array", "items": {"type": "string"}}}}},
         "monthlyCostUsd": {"type": "string"},
         "drift": {"type": "array", "items": {"type": "string"}},
+        "problems": {"type": "array", "items": {"type": "string"}, "description": "What OpenTofu or Terragrunt would reject in infra/ (as validate_platform reports it); nothing is planned or applied while there is any."},
         "confirmationToken": {"type": "string"},
         "applied": {"type": "boolean"},
         "commands": {"type": "array", "items": {"type": "string"}},
@@ -583,6 +584,12 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>, pro
         .into_iter()
         .filter(|d| ours.iter().any(|p| d.contains(p.as_str())))
         .collect();
+    // What OpenTofu or Terragrunt would reject, anywhere in infra/: nothing runs while there is any.
+    let problems: Vec<String> = billpay_platform::tfcheck::check(server.workspace())
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let estimate = cost::estimate(&m, &env, &prices).ok_or_else(|| ToolError(format!("no environment `{env}`")))?;
     let cents = serde_json::from_str::<Value>(&cost::render(&estimate, "json")?)?["total_monthly_usd_cents"]
         .as_u64()
@@ -601,8 +608,7 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>, pro
             )
         })
         .collect();
-    let plan =
-        json!({"environment": env, "units": units, "monthlyCostUsd": total, "drift": drift, "commands": commands});
+    let plan = json!({"environment": env, "units": units, "monthlyCostUsd": total, "drift": drift, "problems": problems, "commands": commands});
     let apply = args["apply"] == json!(true);
     let summary = format!(
         "{} units in {env} ({}), about ${} a month{}",
@@ -614,7 +620,15 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>, pro
         } else {
             format!("; {} rendered files differ from the manifest", drift.len())
         }
-    );
+    ) + &if problems.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} problems OpenTofu or Terragrunt would reject (validate_platform lists them):\n{}",
+            problems.len(),
+            problems.join("\n")
+        )
+    };
     let installed = on_path("terragrunt") && on_path("tofu");
     if !apply {
         let token = server.token(tool, &plan);
@@ -624,12 +638,12 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>, pro
         let mut text = summary.clone();
         if !installed {
             text.push_str("\nTerragrunt and OpenTofu are not installed where this server runs: this plan lists the units and what they create, without `terragrunt plan`.");
-        } else if drift.is_empty() {
+        } else if drift.is_empty() && problems.is_empty() {
             let record = run_units(server, &env, crate::terragrunt::Action::Plan, &wanted, progress)?;
             text.push_str(&format!("\nterragrunt plan, unit by unit:\n{}", run_summary(&record)));
             structured["run"] = serde_json::to_value(&record)?;
         } else {
-            text.push_str("\nNot planned with Terragrunt: the rendered tree differs from platform.toml (run generate_terraform_modules).");
+            text.push_str("\nNot planned with Terragrunt: fix the drift and problems above first (generate_terraform_modules renders the tree again).");
         }
         text.push_str(&format!(
             "\nplan only. To apply: call {tool} again with apply: true and confirmationToken (valid 15 minutes), on a server started with --allow-write."
@@ -651,6 +665,12 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>, pro
         return Err(ToolError(format!(
             "the rendered tree differs from platform.toml ({}): run generate_terraform_modules first",
             drift.join(", ")
+        )));
+    }
+    if !problems.is_empty() {
+        return Err(ToolError(format!(
+            "nothing was applied: OpenTofu or Terragrunt would reject the tree:\n{}",
+            problems.join("\n")
         )));
     }
     let mut structured = plan.clone();
