@@ -60,7 +60,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         Ok(id) => id,
         Err(e) => {
             tracing::error!(error = %e, %action, "cannot write the audit log; refusing the action");
-            return ApiError::new(
+            return ApiError::transient(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit_unavailable",
                 "the audit log cannot be written right now, so nothing was done; retry shortly",

@@ -33,21 +33,49 @@ pub struct ItemError {
     pub detail: String,
 }
 
+/// What an error means for the request, and so for its Idempotency-Key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meaning {
+    /// The request was decided and refused (a rule, a missing thing, bad input): the same
+    /// request always gets the same answer, so it is kept as the key's answer, as Stripe does.
+    Refused,
+    /// The request could not be decided now (contention, a request in flight, the database
+    /// away): nothing happened, nothing is kept, and a retry with the same key may succeed.
+    /// Answered with `Retry-After`.
+    Transient,
+    /// BillPay broke its own invariant: a 500, logged, and never kept.
+    Fault,
+}
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: String,
     pub detail: String,
     pub errors: Option<Vec<ItemError>>,
+    pub meaning: Meaning,
 }
 
 impl ApiError {
+    /// A refusal (4xx) or a fault (5xx).
     pub fn new(status: StatusCode, code: impl Into<String>, detail: impl Into<String>) -> Self {
         ApiError {
             status,
             code: code.into(),
             detail: detail.into(),
             errors: None,
+            meaning: if status.is_server_error() {
+                Meaning::Fault
+            } else {
+                Meaning::Refused
+            },
+        }
+    }
+    /// A request that could not be decided now; retrying it, with the same key, may succeed.
+    pub fn transient(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        ApiError {
+            meaning: Meaning::Transient,
+            ..Self::new(status, code, detail)
         }
     }
     pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
@@ -81,7 +109,7 @@ impl ApiError {
     /// Whether the operation ran and decided (a business rule refused it, or the thing it named
     /// does not exist), so that the answer belongs in the idempotency record.
     pub fn is_decision(&self) -> bool {
-        self.status.is_client_error()
+        self.meaning == Meaning::Refused
     }
 
     pub fn body(&self) -> String {
@@ -100,10 +128,14 @@ pub fn problem_response(status: StatusCode, body: String) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        if self.status.is_server_error() && self.meaning == Meaning::Fault {
             tracing::error!(code = %self.code, detail = %self.detail, "request failed");
         }
         let mut resp = problem_response(self.status, self.body());
+        if self.meaning == Meaning::Transient {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -131,11 +163,20 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(kind) => ApiError::not_found(kind.noun()),
             StoreError::Rejected(r) => r.into(),
             StoreError::Invalid(msg) => ApiError::invalid(msg),
+            StoreError::Fault(msg) => {
+                // The detail stays in the log, with the request's id; the client gets none of it.
+                tracing::error!(invariant = %msg, "internal invariant broken");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "an internal error occurred; nothing was changed",
+                )
+            }
             StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
-            StoreError::Contention => ApiError::new(
+            StoreError::Contention => ApiError::transient(
                 StatusCode::CONFLICT,
                 "bill_busy",
-                "other payments to this bill kept changing it; retry with the same Idempotency-Key",
+                "other payments to this bill kept changing it; nothing was charged: retry with the same Idempotency-Key",
             ),
             StoreError::RowsRejected(rows) => crate::routes::bills::rows_error(
                 rows.into_iter()
@@ -146,7 +187,7 @@ impl From<StoreError> for ApiError {
                     })
                     .collect(),
             ),
-            StoreError::IdempotencyRace => ApiError::new(
+            StoreError::IdempotencyRace => ApiError::transient(
                 StatusCode::CONFLICT,
                 "idempotency_request_in_flight",
                 "another request with this Idempotency-Key is in flight; retry later",
@@ -154,7 +195,7 @@ impl From<StoreError> for ApiError {
             StoreError::Db(e) => match e {
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                     tracing::warn!(error = %e, "database unavailable");
-                    ApiError::new(
+                    ApiError::transient(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "database_unavailable",
                         "the database is unavailable; retry shortly",

@@ -101,7 +101,7 @@ pub async fn begin<'a, T: Serialize + 'static>(
         .map(|mut s| s.insert(entry.clone()))
         .unwrap_or(false);
     if !inserted {
-        return Err(ApiError::new(
+        return Err(ApiError::transient(
             StatusCode::CONFLICT,
             "idempotency_request_in_flight",
             "a request with this Idempotency-Key is still in flight; retry after it finishes",

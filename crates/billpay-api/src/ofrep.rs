@@ -70,7 +70,7 @@ impl FlagCache {
             }
         }
         let record = store.flag_set(set_id).await?;
-        let flags = FlagSet::compile(&record.definition).map_err(StoreError::Invalid)?;
+        let flags = FlagSet::compile(&record.definition).map_err(StoreError::Fault)?;
         let set = Arc::new(CompiledSet {
             version: record.version,
             flags,

@@ -186,6 +186,59 @@ both!(
     }
 );
 
+// A payment that could not be decided (the bill kept changing under it) is not an answer: the
+// same key, retried once the bill is quiet, makes the payment, once. The contention is made
+// deterministic with a trigger that stops every write the payment needs.
+both!(
+    a_transient_refusal_is_not_kept_and_the_retry_pays_once,
+    |app: TestApp| async move {
+        let bill = app.bill_id("blr_demo_telco", "300-1234567").await;
+        let (freeze, thaw) = match app.store().backend() {
+            billpay_store::Backend::Postgres => (
+                "CREATE FUNCTION test_freeze() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; \
+             CREATE TRIGGER test_freeze BEFORE UPDATE ON bills FOR EACH ROW EXECUTE FUNCTION test_freeze();",
+                "DROP TRIGGER test_freeze ON bills; DROP FUNCTION test_freeze();",
+            ),
+            billpay_store::Backend::Sqlite => (
+                "CREATE TRIGGER test_freeze BEFORE INSERT ON payments BEGIN SELECT RAISE(IGNORE); END;",
+                "DROP TRIGGER test_freeze;",
+            ),
+        };
+        let sql = |q: &'static str| sqlx::raw_sql(q).execute(app.store().pool());
+        sql(freeze).await.unwrap();
+        let body = json!({"bill_id": bill, "amount": 1000, "currency": "USD"});
+        let busy = app.post_idem("/v1/payments", ANA, "busy-1", body.clone()).await;
+        busy.problem(409, "bill_busy");
+        assert!(busy.headers.get("idempotent-replayed").is_none());
+        sql(thaw).await.unwrap();
+        let paid = app.post_idem("/v1/payments", ANA, "busy-1", body.clone()).await;
+        let payment = paid.ok(201);
+        assert!(
+            paid.headers.get("idempotent-replayed").is_none(),
+            "the retry ran; it did not replay the 409"
+        );
+        let again = app.post_idem("/v1/payments", ANA, "busy-1", body).await;
+        assert_eq!(again.status, 201);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(again.json()["id"], payment["id"]);
+        let listed = app.get(&format!("/v1/payments?bill_id={bill}"), ADMIN).await.ok(200);
+        let ids: Vec<&serde_json::Value> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["bill_id"] == bill.as_str())
+            .map(|p| &p["id"])
+            .collect();
+        assert_eq!(ids, [&payment["id"]], "one payment for the bill");
+        app.assert_ledger_ok().await;
+        assert_eq!(
+            busy.headers.get("retry-after").map(|v| v.to_str().unwrap()),
+            Some("1"),
+            "a transient answer says when to retry"
+        );
+    }
+);
+
 both!(business_rules_have_their_own_codes, |app: TestApp| async move {
     // Exact-amount biller refuses a partial payment.
     app.post(

@@ -65,7 +65,7 @@ async fn biller_rules(conn: &mut AnyConnection, biller_id: &str) -> Result<(Stri
     if parse_enum("status", row.text("status")?, BillerStatus::parse)? == BillerStatus::Suspended {
         return Err(Rejection::BillerSuspended.into());
     }
-    let rule = ReferenceRule::new(&row.text("reference_pattern")?).map_err(StoreError::Invalid)?;
+    let rule = ReferenceRule::new(&row.text("reference_pattern")?).map_err(StoreError::Fault)?;
     Ok((row.text("currency")?, rule, row.text("reference_hint")?))
 }
 

@@ -205,7 +205,7 @@ impl Store {
         let now = billpay_core::time::now();
         let text = definition.to_string();
         let diff = serde_json::to_value(json_patch::diff(&serde_json::json!({}), definition))
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            .map_err(|e| StoreError::Fault(e.to_string()))?;
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
         let inserted = sqlx::query(
@@ -307,7 +307,7 @@ impl Store {
             let now = billpay_core::time::now();
             let text = definition.to_string();
             let diff = serde_json::to_value(json_patch::diff(&before, definition))
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                .map_err(|e| StoreError::Fault(e.to_string()))?;
             sqlx::query(
                 "INSERT INTO flag_set_versions (flag_set_id, version, definition, diff, summary, author, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",

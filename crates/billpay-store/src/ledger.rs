@@ -70,7 +70,7 @@ pub(crate) async fn post(
     let sum: i128 = lines.iter().map(|l| i128::from(l.amount)).sum();
     if sum != 0 || lines.len() < 2 {
         // A bug in a posting rule, never a client's mistake: refuse to write it.
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Fault(format!(
             "refusing to post an unbalanced {kind} journal"
         )));
     }
@@ -96,7 +96,7 @@ pub(crate) async fn post(
             "INSERT INTO entries (journal_id, line, account_id, currency, amount) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, $4, $8), ($1, $9, $10, $4, $11)"
         }
         n => {
-            return Err(StoreError::Invalid(format!("journals have 2 or 3 lines, not {n}")));
+            return Err(StoreError::Fault(format!("journals have 2 or 3 lines, not {n}")));
         }
     };
     let mut q = sqlx::query(sql).bind(&journal_id);

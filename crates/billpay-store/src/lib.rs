@@ -69,8 +69,13 @@ pub enum StoreError {
     /// The change clashes with the current state (a name taken, a stale version).
     #[error("{0}")]
     Conflict(String),
+    /// The request broke a rule of its own (a date in the past, say): a refusal.
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// BillPay broke one of its own invariants (an unbalanced journal, stored data that does not
+    /// parse): a fault, never the client's mistake and never a refusal to remember.
+    #[error("internal invariant broken: {0}")]
+    Fault(String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }

@@ -47,7 +47,7 @@ pub(crate) fn event<T: Serialize>(kind: &'static str, data: &T, now: &str) -> Re
         created_at: now,
         data,
     })
-    .map_err(|e| StoreError::Invalid(format!("event {kind} does not serialise: {e}")))?;
+    .map_err(|e| StoreError::Fault(format!("event {kind} does not serialise: {e}")))?;
     Ok(NewEvent { id, kind, payload })
 }
 

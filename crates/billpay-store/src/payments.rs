@@ -191,7 +191,7 @@ fn payment_events(bill: &Bill, outstanding: i64, payment: &Payment, now: &str) -
 /// Refuses a reference that does not match the pattern of the biller row it is checked against
 /// (a row with `reference_pattern` and `reference_hint`).
 pub(crate) fn check_reference(biller: &AnyRow, reference: &str) -> Result<()> {
-    let rule = ReferenceRule::new(&biller.text("reference_pattern")?).map_err(StoreError::Invalid)?;
+    let rule = ReferenceRule::new(&biller.text("reference_pattern")?).map_err(StoreError::Fault)?;
     if rule.matches(reference) {
         Ok(())
     } else {

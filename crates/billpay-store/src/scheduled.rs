@@ -182,7 +182,7 @@ pub(crate) async fn autopay_new_bill(conn: &mut AnyConnection, bill: &Bill, toda
             outbox::emit(conn, &ev, Some(&bill.biller_id), now).await?;
             continue;
         }
-        let due = billpay_core::time::parse_date(&bill.due_date).map_err(StoreError::Invalid)?;
+        let due = billpay_core::time::parse_date(&bill.due_date).map_err(StoreError::Fault)?;
         let on = billpay_core::time::format_date(due - time::Duration::days(a.days_before));
         let execute_on = if on.as_str() < today { today.to_owned() } else { on };
         let s = ScheduledPayment {

@@ -38,6 +38,7 @@ const WRITE_TOOLS: [&str; 7] = [
 ];
 
 /// Runs a scenario through the Python client; `env` is added to the server's environment.
+/// checkov is left out unless `env` names it: one test runs it through `validate_platform`.
 fn session(mode: &str, workspace: &Path, write: bool, calls: Value, env: &[(&str, &str)]) -> Value {
     let mut args = vec![
         "mcp".to_owned(),
@@ -48,7 +49,7 @@ fn session(mode: &str, workspace: &Path, write: bool, calls: Value, env: &[(&str
         args.push("--allow-write".into());
     }
     let mut server_env: serde_json::Map<String, Value> = std::env::vars()
-        .filter(|(k, _)| k == "PATH" || k == "HOME" || k.starts_with("BILLPAY_"))
+        .filter(|(k, _)| k == "PATH" || k == "HOME" || (k.starts_with("BILLPAY_") && k != "BILLPAY_CHECKOV"))
         .map(|(k, v)| (k, json!(v)))
         .collect();
     for (k, v) in env {
@@ -577,7 +578,7 @@ fn validate_platform_reports_schema_and_terragrunt_faults_in_one_answer() {
             {"edit": {"path": module, "old": "signing_behavior", "new": "signing_behaviour"}},
             {"tool": "validate_platform"}
         ]),
-        &[],
+        &[("BILLPAY_CHECKOV", &tool("BILLPAY_CHECKOV"))],
     );
     let clean = &ok(&v, 0)["structured"];
     assert_eq!(clean["schema"]["problems"], json!([]), "{clean}");
