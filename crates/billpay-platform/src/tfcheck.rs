@@ -368,38 +368,20 @@ impl Checker<'_> {
         let mut blocks = 0;
         for (file, body) in &m.files {
             for b in body.blocks() {
-                let (kind, schema, address) = match b.identifier.as_str() {
-                    "resource" => {
-                        let t = label(b, 0);
-                        let Some(p) = Self::schema_for(&m, t) else {
-                            unchecked.push(format!(
-                                "{file}: {t}.{}: no pinned schema for its provider",
-                                label(b, 1)
-                            ));
-                            continue;
-                        };
-                        (p.resources.get(t), p, format!("{t}.{}", label(b, 1)))
-                    }
-                    "data" => {
-                        let t = label(b, 0);
-                        let Some(p) = Self::schema_for(&m, t) else {
-                            unchecked.push(format!(
-                                "{file}: data.{t}.{}: no pinned schema for its provider",
-                                label(b, 1)
-                            ));
-                            continue;
-                        };
-                        (p.data_sources.get(t), p, format!("data.{t}.{}", label(b, 1)))
-                    }
-                    "provider" => {
-                        let name = label(b, 0);
-                        let Some(p) = Self::schema_for(&m, name) else {
-                            unchecked.push(format!("{file}: provider.{name}: no pinned schema"));
-                            continue;
-                        };
-                        (Some(&p.provider), p, format!("provider.{name}"))
-                    }
+                let (name, address) = match b.identifier.as_str() {
+                    "resource" => (label(b, 0), format!("{}.{}", label(b, 0), label(b, 1))),
+                    "data" => (label(b, 0), format!("data.{}.{}", label(b, 0), label(b, 1))),
+                    "provider" => (label(b, 0), format!("provider.{}", label(b, 0))),
                     _ => continue,
+                };
+                let Some(schema) = Self::schema_for(&m, name) else {
+                    unchecked.push(format!("{file}: {address}: no pinned schema for its provider"));
+                    continue;
+                };
+                let kind = match b.identifier.as_str() {
+                    "resource" => schema.resources.get(name),
+                    "data" => schema.data_sources.get(name),
+                    _ => Some(&schema.provider),
                 };
                 blocks += 1;
                 let Some(s) = kind else {

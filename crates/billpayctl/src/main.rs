@@ -274,14 +274,8 @@ a time. On a terminal it shows each unit's progress; elsewhere it prints every l
 with the unit. It stops at the first unit that fails and names it with its error. Each run is \
 recorded in .billpay/runs/<id>.json, with each unit's full output beside it.")]
     Plan {
-        #[arg(long)]
-        env: String,
-        /// Only these units and what they depend on (repeatable).
-        #[arg(long = "unit")]
-        units: Vec<String>,
-        /// The repository root.
-        #[arg(long, default_value = ".")]
-        root: PathBuf,
+        #[command(flatten)]
+        units: UnitsArgs,
     },
     /// Apply an environment: `terragrunt apply` on each unit, dependencies first.
     #[command(long_about = "Apply an environment's units with Terragrunt and OpenTofu.\n\n\
@@ -292,14 +286,8 @@ it with its error, and leaves the units after it untouched. Asks for the environ
 first, unless --yes is given. Each run is recorded in .billpay/runs/<id>.json. The state \
 bootstrap (infra/bootstrap/<env>) is applied on its own, before the first apply.")]
     Apply {
-        #[arg(long)]
-        env: String,
-        /// Only these units and what they depend on (repeatable).
-        #[arg(long = "unit")]
-        units: Vec<String>,
-        /// The repository root.
-        #[arg(long, default_value = ".")]
-        root: PathBuf,
+        #[command(flatten)]
+        units: UnitsArgs,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
@@ -329,6 +317,20 @@ wheel whose provider version matches the modules' required_providers.")]
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Which units `infra plan` and `infra apply` run.
+#[derive(clap::Args)]
+struct UnitsArgs {
+    /// The environment, as named in platform.toml.
+    #[arg(long)]
+    env: String,
+    /// Only these units and what they depend on (repeatable).
+    #[arg(long = "unit")]
+    units: Vec<String>,
+    /// The repository root.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -420,11 +422,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Infra {
-            command: Infra::Plan { env, units, root },
-        } => run_units(&m, &root, &env, &units, terragrunt::Action::Plan, true),
+            command: Infra::Plan { units: u },
+        } => run_units(&m, &u.root, &u.env, &u.units, terragrunt::Action::Plan, true),
         Command::Infra {
-            command: Infra::Apply { env, units, root, yes },
-        } => run_units(&m, &root, &env, &units, terragrunt::Action::Apply, yes),
+            command: Infra::Apply { units: u, yes },
+        } => run_units(&m, &u.root, &u.env, &u.units, terragrunt::Action::Apply, yes),
         Command::Infra {
             command: Infra::Resources { env },
         } => {
