@@ -71,6 +71,22 @@ impl Currency {
         CURRENCIES.iter().map(|(c, _)| *c)
     }
 
+    /// The web apps' copy of this table (`web/src/lib/currencies.ts`), which a test keeps equal.
+    pub fn web_table() -> String {
+        let mut out = String::from(
+            "// Generated from billpay-core's currency table (crates/billpay-core/src/money.rs); a test keeps\n\
+             // it equal. Do not edit: add a currency there, then run\n\
+             // BILLPAY_UPDATE_SNAPSHOTS=1 cargo test -p billpay-core --test web_currencies\n\n\
+             /** ISO 4217 code → digits after the decimal point, for every currency BillPay settles in. */\n\
+             export const EXPONENTS: Readonly<Record<string, number>> = {\n",
+        );
+        for (code, exponent) in CURRENCIES {
+            out.push_str(&format!("  {code}: {exponent},\n"));
+        }
+        out.push_str("};\n");
+        out
+    }
+
     /// Formats minor units for people: `150000` COP is `COP 1,500.00`.
     pub fn format(&self, minor: i64) -> String {
         let sign = if minor < 0 { "-" } else { "" };

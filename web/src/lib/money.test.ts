@@ -7,6 +7,12 @@ describe('money', () => {
     expect(formatMoney(12500050, 'COP', 'es-CO')).toBe('$\u00a0125.000,50');
     expect(formatMoney(12500050, 'USD', 'en')).toBe('$125,000.50');
   });
+  it('uses the currency table the server uses: three decimals for KWD, none for CLP', () => {
+    expect(toDecimalString(1005, 'KWD')).toBe('1.005');
+    expect(formatMoney(1005, 'KWD', 'en')).toBe('KWD\u00a01.005');
+    expect(toDecimalString(1005, 'CLP')).toBe('1005');
+    expect(parseMoney('1.005', 'KWD', 'en')).toBe(1005);
+  });
   it('keeps amounts exact beyond float precision', () => {
     expect(toDecimalString(999999999999999, 'COP')).toBe('9999999999999.99');
     expect(toDecimalString(5, 'USD')).toBe('0.05');

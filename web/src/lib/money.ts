@@ -2,8 +2,9 @@
 // amounts are turned into decimal strings and handed to Intl.NumberFormat as strings, which
 // formats them exactly.
 
-const EXPONENTS: Record<string, number> = { CLP: 0, JPY: 0, KRW: 0, PYG: 0 };
+import { EXPONENTS } from './currencies';
 
+/** Digits after the decimal point, from the table generated from billpay-core's (2 for a code it lacks). */
 export function exponent(currency: string): number {
   return EXPONENTS[currency] ?? 2;
 }
