@@ -367,6 +367,42 @@ impl Checker<'_> {
         let mut unchecked = Vec::new();
         let mut blocks = 0;
         for (file, body) in &m.files {
+            // The pinned schema must be of a version the module's constraint admits, or the check
+            // would hold the module to another provider's rules.
+            for rp in body
+                .blocks()
+                .filter(|b| b.identifier.as_str() == "terraform")
+                .flat_map(|t| {
+                    t.body
+                        .blocks()
+                        .filter(|b| b.identifier.as_str() == "required_providers")
+                })
+            {
+                for a in rp.body.attributes() {
+                    let Expression::Object(o) = &a.expr else { continue };
+                    let field = |name: &str| {
+                        o.iter()
+                            .find(|(k, _)| object_key(k).as_deref() == Some(name))
+                            .and_then(|(_, v)| string(v))
+                    };
+                    let Some(constraint) = field("version") else { continue };
+                    let local = a.key.as_str();
+                    let Some(pinned) = Self::schema_for(&m, local) else {
+                        continue;
+                    };
+                    if !admits(constraint, &pinned.version) {
+                        problems.push(problem(
+                            file,
+                            &format!("terraform.required_providers.{local}"),
+                            Kind::Version,
+                            format!(
+                                "`{constraint}` does not admit {} {}, the schema this check holds the module to: pin the matching CDKTF wheel (docs/infrastructure.md)",
+                                pinned.source, pinned.version
+                            ),
+                        ));
+                    }
+                }
+            }
             for b in body.blocks() {
                 let (name, address) = match b.identifier.as_str() {
                     "resource" => (label(b, 0), format!("{}.{}", label(b, 0), label(b, 1))),
@@ -856,6 +892,50 @@ fn declare(m: &mut Module, body: &Body) {
     }
 }
 
+fn version_parts(v: &str) -> Vec<u64> {
+    v.trim().split('.').map(|p| p.trim().parse().unwrap_or(0)).collect()
+}
+
+fn compare(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+    let n = a.len().max(b.len());
+    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+    (0..n)
+        .map(|i| at(a, i).cmp(&at(b, i)))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// Whether a version constraint (`~> 6.0`, `>= 1.10, < 2.0`, `= 3.1.1`) admits `version`.
+fn admits(constraint: &str, version: &str) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let v = version_parts(version);
+    constraint.split(',').all(|c| {
+        let c = c.trim();
+        let (op, rest) = ["~>", ">=", "<=", "!=", ">", "<", "="]
+            .iter()
+            .find_map(|op| c.strip_prefix(op).map(|r| (*op, r)))
+            .unwrap_or(("=", c));
+        let want = version_parts(rest);
+        let ord = compare(&v, &want);
+        match op {
+            "~>" => {
+                // ~> 6.0 is >= 6.0 and < 7; ~> 6.25.0 is >= 6.25.0 and < 6.26.
+                let mut upper = want[..want.len().saturating_sub(1).max(1)].to_vec();
+                if let Some(last) = upper.last_mut() {
+                    *last += 1;
+                }
+                ord != Less && compare(&v, &upper) == Less
+            }
+            ">=" => ord != Less,
+            "<=" => ord != Greater,
+            "!=" => ord != Equal,
+            ">" => ord == Greater,
+            "<" => ord == Less,
+            _ => ord == Equal,
+        }
+    })
+}
+
 /// The lowest version a constraint such as `>= 1.10` or `~> 1.10.0` allows.
 fn min_version(constraint: &str) -> Option<(u32, u32)> {
     constraint
@@ -1201,6 +1281,20 @@ mod tests {
         assert_eq!(min_version(">= 1.10.0, < 2.0"), Some((1, 10)));
         assert_eq!(min_version("~> 1.10"), Some((1, 10)));
         assert_eq!(min_version("< 2.0"), None);
+    }
+
+    #[test]
+    fn constraints_admit_the_versions_terraform_would() {
+        assert!(admits("~> 6.0", "6.25.0"));
+        assert!(!admits("~> 6.0", "7.0.0"));
+        assert!(!admits("~> 5.0", "6.25.0"));
+        assert!(admits("~> 6.25.0", "6.25.9"));
+        assert!(!admits("~> 6.25.0", "6.26.0"));
+        assert!(admits(">= 3.0, < 4.0", "3.1.1"));
+        assert!(!admits(">= 3.0, < 3.1", "3.1.1"));
+        assert!(admits("= 3.1.1", "3.1.1"));
+        assert!(admits("3.1.1", "3.1.1"));
+        assert!(!admits("!= 3.1.1", "3.1.1"));
     }
 
     #[test]
