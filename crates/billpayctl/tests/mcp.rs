@@ -705,8 +705,27 @@ fn plan_and_apply_run_terragrunt_unit_by_unit_with_progress_and_stop_at_the_fail
         "nothing after the failed unit ran: {lines}"
     );
 
-    // A tree OpenTofu would reject is neither planned nor applied.
+    // A read-only server never runs Terragrunt: OpenTofu can run programs a configuration names.
     std::fs::remove_file(&calls).unwrap();
+    let v = session(
+        "legacy",
+        ws.path(),
+        false,
+        json!([{"tool": "setup_frontend_infrastructure", "args": {"environment": "dev"}}]),
+        &env,
+    );
+    assert!(ok(&v, 0)["structured"].get("run").is_none());
+    assert!(
+        result(&v, 0)["text"]
+            .as_str()
+            .unwrap()
+            .contains("`terragrunt plan` was not run"),
+        "{}",
+        result(&v, 0)["text"]
+    );
+    assert!(!calls.exists(), "Terragrunt never ran on a read-only server");
+
+    // A tree OpenTofu would reject is neither planned nor applied.
     let module = ws.path().join("infra/modules/frontend/main.tf");
     let v = session(
         "legacy",

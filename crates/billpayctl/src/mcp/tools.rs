@@ -182,7 +182,7 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
         plan_tool(
             "setup_complete_infrastructure",
             "Plan or apply a whole environment",
-            "Plans an environment: the units in dependency order with what each creates, the monthly cost and any drift, and, where Terragrunt and OpenTofu are installed, `terragrunt plan` on each unit in that order, with progress notifications. Returns a confirmationToken bound to that plan. With --allow-write, apply: true and the token, applies the units in the same order with progress, stops at the first unit that fails and names it with its error; elsewhere it returns the exact commands to run. Every run is recorded in .billpay/runs/.",
+            "Plans an environment: the units in dependency order with what each creates, the monthly cost and any drift, and, on a server with --allow-write where Terragrunt and OpenTofu are installed, `terragrunt plan` on each unit in that order, with progress notifications. Returns a confirmationToken bound to that plan. With --allow-write, apply: true and the token, applies the units in the same order with progress, stops at the first unit that fails and names it with its error; elsewhere it returns the exact commands to run. Every run is recorded in .billpay/runs/.",
             object(
                 apply_props(
                     json!({"environment": {"type": "string", "description": ENV}, "region": {"type": "string", "description": "Must match the environment's region."}}),
@@ -638,6 +638,10 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>, pro
         let mut text = summary.clone();
         if !installed {
             text.push_str("\nTerragrunt and OpenTofu are not installed where this server runs: this plan lists the units and what they create, without `terragrunt plan`.");
+        } else if !server.allow_write() {
+            // A plan runs OpenTofu, which runs whatever programs the configuration names (external
+            // data sources) and writes caches and a lock: not for a read-only server.
+            text.push_str("\nThis server is read-only, so `terragrunt plan` was not run: OpenTofu can run programs the configuration names. Start the server with --allow-write to plan with Terragrunt.");
         } else if drift.is_empty() && problems.is_empty() {
             let record = run_units(server, &env, crate::terragrunt::Action::Plan, &wanted, progress)?;
             text.push_str(&format!("\nterragrunt plan, unit by unit:\n{}", run_summary(&record)));
