@@ -121,9 +121,6 @@ pub fn pinned() -> &'static [ProviderSchema] {
     })
 }
 
-/// The PyPI packages the pinned schemas come from, as `name==version`.
-pub const PINNED_PACKAGES: [&str; 2] = ["cdktf-cdktf-provider-aws==21.22.1", "cdktf-cdktf-provider-helm==12.1.2"];
-
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error("the jsii assembly is not valid JSON: {0}")]

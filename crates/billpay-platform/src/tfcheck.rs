@@ -749,51 +749,28 @@ impl Checker<'_> {
 
     /// The folder Terragrunt copies, and the module folder inside it, of a unit's local source.
     fn unit_source(&mut self, body: &Body, unit_dir: &Path, file: &str) -> Option<(PathBuf, PathBuf)> {
-        let terraform = body.blocks().find(|b| b.identifier.as_str() == "terraform");
-        let Some(expr) = terraform.and_then(|t| attr(&t.body, "source")) else {
-            self.problem(
-                file,
-                "terraform.source",
-                Kind::UnitSource,
-                "has no `terraform { source = … }`".into(),
-            );
-            return None;
+        let why = match source_dirs(body, self.root, unit_dir) {
+            Ok(dirs) => return Some(dirs),
+            Err(SourceError::Missing) => "has no `terraform { source = … }`",
+            Err(SourceError::Unresolvable) => {
+                "cannot be resolved offline: use a literal path, get_repo_root() or get_terragrunt_dir()"
+            }
+            Err(SourceError::Remote(source)) => {
+                self.report.unchecked.push(format!(
+                    "{file}: terraform.source `{source}` is remote; its contents are not checked offline"
+                ));
+                return None;
+            }
         };
-        let Some(source) = resolve(expr, self.root, unit_dir) else {
-            self.problem(
-                file,
-                "terraform.source",
-                Kind::UnitSource,
-                "cannot be resolved offline: use a literal path, get_repo_root() or get_terragrunt_dir()".into(),
-            );
-            return None;
-        };
-        if source.contains("::") || source.contains("://") || source.starts_with("tfr:") {
-            self.report.unchecked.push(format!(
-                "{file}: terraform.source `{source}` is remote; its contents are not checked offline"
-            ));
-            return None;
-        }
-        let (copied, sub) = match source.find("//") {
-            Some(i) => (&source[..i], &source[i + 2..]),
-            None => (source.as_str(), ""),
-        };
-        let copied = normalize(&unit_dir.join(copied));
-        let module = normalize(&copied.join(sub));
-        Some((copied, module))
+        self.problem(file, "terraform.source", Kind::UnitSource, why.into());
+        None
     }
 
     /// The outputs of the module behind the unit in `dir`.
     fn outputs_of_unit(&mut self, dir: &Path) -> Option<BTreeSet<String>> {
         let text = std::fs::read_to_string(dir.join("terragrunt.hcl")).ok()?;
         let body = hcl::parse(&text).ok()?;
-        let expr = body
-            .blocks()
-            .find(|b| b.identifier.as_str() == "terraform")
-            .and_then(|t| attr(&t.body, "source"))?;
-        let source = resolve(expr, self.root, dir)?;
-        let path = source.replacen("//", "/", 1);
-        let module = normalize(&dir.join(path));
+        let (_, module) = source_dirs(&body, self.root, dir).ok()?;
         self.load(&module).map(|m| m.outputs.clone())
     }
 
@@ -841,6 +818,31 @@ fn problem(file: &str, address: &str, kind: Kind, message: String) -> Problem {
 
 fn is_resource_type(m: &Module, name: &str) -> bool {
     name.contains('_') && Checker::schema_for(m, name).is_some_and(|p| p.resources.contains_key(name))
+}
+
+/// Why a unit's source names no local folder.
+enum SourceError {
+    Missing,
+    Unresolvable,
+    Remote(String),
+}
+
+/// The folder Terragrunt copies for a unit's local source (everything before `//`, or the source
+/// itself), and the module folder inside it.
+fn source_dirs(body: &Body, root: &Path, unit_dir: &Path) -> Result<(PathBuf, PathBuf), SourceError> {
+    let expr = body
+        .blocks()
+        .find(|b| b.identifier.as_str() == "terraform")
+        .and_then(|t| attr(&t.body, "source"))
+        .ok_or(SourceError::Missing)?;
+    let source = resolve(expr, root, unit_dir).ok_or(SourceError::Unresolvable)?;
+    if source.contains("::") || source.contains("://") || source.starts_with("tfr:") {
+        return Err(SourceError::Remote(source));
+    }
+    let (copied, sub) = source.split_once("//").unwrap_or((source.as_str(), ""));
+    let copied = normalize(&unit_dir.join(copied));
+    let module = normalize(&copied.join(sub));
+    Ok((copied, module))
 }
 
 /// Records what a file declares.

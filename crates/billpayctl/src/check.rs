@@ -100,9 +100,7 @@ fn checkov_bin() -> Option<String> {
     {
         return Some(b);
     }
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("checkov").is_file()))
-        .then(|| "checkov".to_owned())
+    crate::terragrunt::on_path("checkov").then(|| "checkov".to_owned())
 }
 
 fn run_checkov(root: &Path) -> Checkov {

@@ -798,27 +798,8 @@ fn run_units(
         }
     };
     let record = terragrunt::run(root, env, action, &units, &mut show)?;
-    if let Some(failed) = &record.failed_unit {
-        let step = record.units.iter().find(|u| &u.unit == failed);
-        eprintln!(
-            "\n{} failed at unit `{failed}` ({}):\n{}",
-            action.as_str(),
-            step.map(|s| s.dir.as_str()).unwrap_or_default(),
-            step.and_then(|s| s.error.as_deref()).unwrap_or_default()
-        );
-        if let Some(log) = step.and_then(|s| s.log.as_deref()) {
-            eprintln!("full output: {log}");
-        }
-        let not_run: Vec<&str> = record
-            .units
-            .iter()
-            .filter(|u| u.status == terragrunt::Status::NotRun)
-            .map(|u| u.unit.as_str())
-            .collect();
-        if !not_run.is_empty() {
-            eprintln!("not run: {}", not_run.join(", "));
-        }
-        eprintln!("record: {}", record.record);
+    if let Some(failure) = record.failure() {
+        eprintln!("\n{failure}");
         return Ok(ExitCode::from(1));
     }
     eprintln!(

@@ -83,6 +83,35 @@ pub struct Record {
     pub record: String,
 }
 
+impl Record {
+    /// For a failed run: the unit, its folder, OpenTofu's error, where the full output is, the
+    /// units that were not run, and the record. `None` when every unit succeeded.
+    pub fn failure(&self) -> Option<String> {
+        let failed = self.failed_unit.as_deref()?;
+        let step = self.units.iter().find(|u| u.unit == failed);
+        let mut out = format!(
+            "{} failed at unit `{failed}` ({}):\n{}",
+            self.action.as_str(),
+            step.map(|s| s.dir.as_str()).unwrap_or_default(),
+            step.and_then(|s| s.error.as_deref()).unwrap_or_default()
+        );
+        if let Some(log) = step.and_then(|s| s.log.as_deref()) {
+            out.push_str(&format!("\nfull output: {log}"));
+        }
+        let not_run: Vec<&str> = self
+            .units
+            .iter()
+            .filter(|u| u.status == Status::NotRun)
+            .map(|u| u.unit.as_str())
+            .collect();
+        if !not_run.is_empty() {
+            out.push_str(&format!("\nThe units after it were not run: {}", not_run.join(", ")));
+        }
+        out.push_str(&format!("\nrecord: {}", self.record));
+        Some(out)
+    }
+}
+
 /// What a run reports while it goes.
 pub enum Event<'a> {
     /// Unit `index` (from 1) of `total` starts.

@@ -489,10 +489,6 @@ enum Scope {
     Frontends,
 }
 
-fn on_path(tool: &str) -> bool {
-    crate::terragrunt::on_path(tool)
-}
-
 /// Runs Terragrunt on the units, reporting each unit's start and end as progress.
 fn run_units(
     server: &McpServer,
@@ -521,15 +517,8 @@ fn run_units(
         Event::Line { .. } => {}
     };
     let record = crate::terragrunt::run(server.workspace(), env, action, units, &mut report)?;
-    if let Some(failed) = &record.failed_unit {
-        let step = record.units.iter().find(|u| &u.unit == failed);
-        return Err(ToolError(format!(
-            "{verb} failed at unit `{failed}` ({}):\n{}\nThe units after it were not run. Full output: {}; record: {}",
-            step.map(|s| s.dir.as_str()).unwrap_or_default(),
-            step.and_then(|s| s.error.as_deref()).unwrap_or_default(),
-            step.and_then(|s| s.log.as_deref()).unwrap_or_default(),
-            record.record
-        )));
+    if let Some(failure) = record.failure() {
+        return Err(ToolError(failure));
     }
     Ok(record)
 }
@@ -629,7 +618,7 @@ fn infra(server: &McpServer, tool: &str, args: &Value, scope: Option<Scope>, pro
             problems.join("\n")
         )
     };
-    let installed = on_path("terragrunt") && on_path("tofu");
+    let installed = crate::terragrunt::on_path("terragrunt") && crate::terragrunt::on_path("tofu");
     if !apply {
         let token = server.token(tool, &plan);
         let mut structured = plan.clone();
@@ -836,7 +825,7 @@ fn software_templates(server: &McpServer, args: &Value) -> ToolResult {
 fn actionlint() -> Option<String> {
     std::env::var("BILLPAY_ACTIONLINT")
         .ok()
-        .or_else(|| on_path("actionlint").then(|| "actionlint".to_owned()))
+        .or_else(|| crate::terragrunt::on_path("actionlint").then(|| "actionlint".to_owned()))
 }
 
 fn pipelines(server: &McpServer, args: &Value) -> ToolResult {
