@@ -8,6 +8,7 @@ pub mod error;
 pub mod fee;
 pub mod id;
 pub mod money;
+pub mod posting;
 pub mod time;
 
 pub use error::Rejection;

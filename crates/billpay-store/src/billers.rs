@@ -3,12 +3,14 @@
 use sqlx::Connection;
 use sqlx::any::AnyRow;
 
+use billpay_core::Currency;
 use billpay_core::biller::{AmountRule, BillerStatus};
 use billpay_core::fee::FeePayer;
 use billpay_core::id::{self, Kind};
+use billpay_core::posting::AccountId;
 
 use crate::idempotency::{self, Replay};
-use crate::ledger::{ensure_account, revenue_account};
+use crate::ledger::ensure_account;
 use crate::models::{Biller, FeeView};
 use crate::rows::{RowExt, parse_enum};
 use crate::{Page, Result, Store, StoreError, is_unique_violation};
@@ -78,18 +80,12 @@ impl Store {
         replay: Replay<'_, Biller>,
     ) -> Result<Biller> {
         let now = billpay_core::time::now();
-        let payable = format!("acct_payable_{}", biller_id.trim_start_matches("blr_"));
+        let currency = Currency::parse(&new.currency).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let payable = AccountId::payable(&biller_id);
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        ensure_account(
-            &mut tx,
-            &revenue_account(&new.currency),
-            "platform_revenue",
-            "platform",
-            &new.currency,
-        )
-        .await?;
-        ensure_account(&mut tx, &payable, "biller_payable", &biller_id, &new.currency).await?;
+        ensure_account(&mut tx, &AccountId::revenue(currency), "platform", currency).await?;
+        ensure_account(&mut tx, &payable, &biller_id, currency).await?;
         sqlx::query(
             "INSERT INTO billers (id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
              fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at, gln) \
@@ -105,7 +101,7 @@ impl Store {
         .bind(new.fee_fixed)
         .bind(new.fee_bps)
         .bind(new.fee_payer.as_str())
-        .bind(&payable)
+        .bind(payable.as_str())
         .bind(&now)
         .bind(&new.gln)
         .execute(&mut *tx)

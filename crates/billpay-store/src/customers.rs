@@ -4,10 +4,11 @@ use sqlx::Connection;
 use sqlx::any::AnyRow;
 
 use billpay_core::id::{self, Kind};
-use billpay_core::{MAX_AMOUNT, Rejection};
+use billpay_core::posting::{AccountId, Posting};
+use billpay_core::{Currency, MAX_AMOUNT, Rejection};
 
 use crate::idempotency::{self, Replay};
-use crate::ledger::{Line, ensure_account, funding_account, post};
+use crate::ledger::{ensure_account, post};
 use crate::models::{Customer, Topup, Wallet, WalletBalance};
 use crate::rows::RowExt;
 use crate::{Page, Result, Store, StoreError};
@@ -127,29 +128,25 @@ impl Store {
         if exists.is_none() {
             return Err(StoreError::NotFound(Kind::Customer));
         }
-        let wallet_account = crate::payments::wallet_account(customer_id, currency);
-        ensure_account(&mut tx, &wallet_account, "customer_wallet", customer_id, currency).await?;
-        ensure_account(
-            &mut tx,
-            &funding_account(currency),
-            "funding_source",
-            "external",
-            currency,
-        )
-        .await?;
+        let code = currency;
+        let currency = Currency::parse(code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let wallet = AccountId::wallet(customer_id, currency);
+        let posting = Posting::topup(&wallet, currency, amount)?;
+        ensure_account(&mut tx, &wallet, customer_id, currency).await?;
+        ensure_account(&mut tx, &AccountId::funding(currency), "external", currency).await?;
         sqlx::query(
             "INSERT INTO wallets (account_id, customer_id, currency, balance) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING",
         )
-        .bind(&wallet_account)
+        .bind(wallet.as_str())
         .bind(customer_id)
-        .bind(currency)
+        .bind(code)
         .execute(&mut *tx)
         .await?;
         let balance = sqlx::query(
             "UPDATE wallets SET balance = balance + $1 WHERE account_id = $2 AND balance <= $3 - $1 RETURNING balance",
         )
-        .bind(amount)
-        .bind(&wallet_account)
+        .bind(posting.amount_on(&wallet))
+        .bind(wallet.as_str())
         .bind(MAX_WALLET_BALANCE)
         .fetch_optional(&mut *tx)
         .await?
@@ -157,30 +154,18 @@ impl Store {
             max: MAX_WALLET_BALANCE,
         })?
         .int("balance")?;
-        let funding = funding_account(currency);
         let journal_id = post(
             &mut tx,
-            "topup",
-            &format!("top-up of {customer_id}'s {currency} wallet"),
-            currency,
-            &[
-                Line {
-                    account: &funding,
-                    amount: -amount,
-                },
-                Line {
-                    account: &wallet_account,
-                    amount,
-                },
-            ],
+            &posting,
+            &format!("top-up of {customer_id}'s {code} wallet"),
             &now,
         )
         .await?;
         let topup = Topup {
             journal_id,
             customer_id: customer_id.to_owned(),
-            account_id: wallet_account,
-            currency: currency.to_owned(),
+            account_id: wallet.as_str().to_owned(),
+            currency: code.to_owned(),
             amount,
             balance,
             created_at: now,

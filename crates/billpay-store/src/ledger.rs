@@ -1,94 +1,63 @@
-//! Posting journals, and the admin's read-only view of the ledger.
+//! Writing planned journals, and the admin's read-only view of the ledger.
 
-use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use billpay_core::Currency;
 use billpay_core::id::{self, Kind};
+use billpay_core::posting::{AccountId, PostingFault};
+
+pub use billpay_core::posting::Posting;
 
 use crate::models::{Account, Entry, Journal};
 use crate::rows::RowExt;
 use crate::{Page, Result, Store, StoreError};
 
-/// One line of a journal: a signed amount on an account.
-pub(crate) struct Line<'a> {
-    pub account: &'a str,
-    pub amount: i64,
+impl From<PostingFault> for StoreError {
+    fn from(e: PostingFault) -> Self {
+        StoreError::Fault(e.to_string())
+    }
 }
 
-/// The id of the platform's revenue account in `currency`.
-pub(crate) fn revenue_account(currency: &str) -> String {
-    format!("acct_revenue_{}", currency.to_ascii_lowercase())
-}
-
-/// The id of the account that stands for money arriving from outside BillPay in `currency`.
-pub(crate) fn funding_account(currency: &str) -> String {
-    format!("acct_funding_{}", currency.to_ascii_lowercase())
+/// A currency code read back from the database: one BillPay does not know is a fault.
+pub(crate) fn stored_currency(code: &str) -> Result<Currency> {
+    Currency::parse(code).map_err(|e| StoreError::Fault(format!("stored currency: {e}")))
 }
 
 pub(crate) async fn ensure_account(
     conn: &mut AnyConnection,
-    id: &str,
-    kind: &str,
+    account: &AccountId,
     owner: &str,
-    currency: &str,
+    currency: Currency,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO accounts (id, kind, owner_id, currency, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
-    .bind(id)
-    .bind(kind)
+    .bind(account.as_str())
+    .bind(account.kind().as_str())
     .bind(owner)
-    .bind(currency)
+    .bind(currency.code())
     .bind(billpay_core::time::now())
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// The journal digest: SHA-256 over its kind and every entry, in line order. `ledger verify`
-/// recomputes it, so an entry changed behind the triggers' back is caught.
-pub fn digest(kind: &str, entries: &[(i64, String, String, i64)]) -> String {
-    let mut h = Sha256::new();
-    h.update(kind.as_bytes());
-    for (line, account, currency, amount) in entries {
-        h.update(format!("\n{line}|{account}|{currency}|{amount}").as_bytes());
-    }
-    hex::encode(h.finalize())
-}
-
-/// Writes one balanced journal. Lines with a zero amount are left out.
-pub(crate) async fn post(
-    conn: &mut AnyConnection,
-    kind: &str,
-    memo: &str,
-    currency: &str,
-    lines: &[Line<'_>],
-    now: &str,
-) -> Result<String> {
-    let lines: Vec<&Line> = lines.iter().filter(|l| l.amount != 0).collect();
-    let sum: i128 = lines.iter().map(|l| i128::from(l.amount)).sum();
-    if sum != 0 || lines.len() < 2 {
-        // A bug in a posting rule, never a client's mistake: refuse to write it.
-        return Err(StoreError::Fault(format!(
-            "refusing to post an unbalanced {kind} journal"
-        )));
-    }
+/// The step-by-step executor of a [`Posting`]: writes its journal and entries in the caller's
+/// transaction, then checks that the database took every planned line.
+pub(crate) async fn post(conn: &mut AnyConnection, posting: &Posting, memo: &str, now: &str) -> Result<String> {
     let journal_id = id::new(Kind::Journal);
-    let entries: Vec<(i64, String, String, i64)> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i as i64 + 1, l.account.to_owned(), currency.to_owned(), l.amount))
-        .collect();
+    let kind = posting.kind().as_str();
     sqlx::query("INSERT INTO journals (id, kind, memo, digest, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&journal_id)
         .bind(kind)
         .bind(memo)
-        .bind(digest(kind, &entries))
+        .bind(posting.digest())
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    let sql = match entries.len() {
+    let lines = posting.lines();
+    let sql = match lines.len() {
         2 => {
             "INSERT INTO entries (journal_id, line, account_id, currency, amount) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, $4, $8)"
         }
@@ -96,18 +65,26 @@ pub(crate) async fn post(
             "INSERT INTO entries (journal_id, line, account_id, currency, amount) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, $4, $8), ($1, $9, $10, $4, $11)"
         }
         n => {
-            return Err(StoreError::Fault(format!("journals have 2 or 3 lines, not {n}")));
+            return Err(StoreError::Fault(format!(
+                "a {kind} journal of {n} lines has no statement"
+            )));
         }
     };
     let mut q = sqlx::query(sql).bind(&journal_id);
-    for (i, (line, account, cur, amount)) in entries.into_iter().enumerate() {
-        q = q.bind(line).bind(account);
+    for (i, l) in lines.iter().enumerate() {
+        q = q.bind(l.line).bind(l.account.as_str());
         if i == 0 {
-            q = q.bind(cur);
+            q = q.bind(posting.currency().code());
         }
-        q = q.bind(amount);
+        q = q.bind(l.amount);
     }
-    q.execute(&mut *conn).await?;
+    let written = q.execute(&mut *conn).await?.rows_affected();
+    if written != lines.len() as u64 {
+        return Err(StoreError::Fault(format!(
+            "a {kind} journal planned {} lines and the database took {written}",
+            lines.len()
+        )));
+    }
     Ok(journal_id)
 }
 

@@ -10,6 +10,7 @@ mod billers;
 mod bills;
 mod customers;
 mod flags;
+mod guarded;
 mod idempotency;
 mod ledger;
 mod migrate;
@@ -35,6 +36,7 @@ pub use apikeys::{ApiKeyRecord, NewApiKey, Role, hash_secret};
 pub use billers::{BillerPatch, NewBiller};
 pub use bills::{BillFilter, NewBill};
 pub use flags::{AuditEvent, AuditFilter, FlagChange, FlagSetRecord, FlagSetVersion};
+pub use guarded::pgbench_payment_script;
 pub use idempotency::{IdemKey, Replay, StoredResponse};
 pub use models::*;
 pub use outbox::{Attempt, AttemptOutcome, ClaimedDelivery, EVENT_TYPES, NewEndpoint};
@@ -141,10 +143,19 @@ impl Store {
         };
         let connect = AnyConnectOptions::from_str(url)?;
         let pool = match backend {
+            // The guarded payment statement is written for READ COMMITTED (see `guarded`): pin it,
+            // whatever default the database or role was given.
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(opts.max_connections)
                     .acquire_timeout(opts.acquire_timeout)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                                .await?;
+                            Ok(())
+                        })
+                    })
                     .connect_with(connect)
                     .await?
             }

@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_lifecycle.sql"),
         sqlite: include_str!("../migrations/sqlite/0007_lifecycle.sql"),
     },
+    Migration {
+        version: 8,
+        name: "posting_engine",
+        postgres: include_str!("../migrations/postgres/0008_posting_engine.sql"),
+        sqlite: include_str!("../migrations/sqlite/0008_posting_engine.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

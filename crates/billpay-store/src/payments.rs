@@ -11,7 +11,10 @@ use billpay_core::id::{self, Kind};
 
 use crate::bills::bill_from_row;
 use crate::idempotency::{self, Replay};
-use crate::ledger::{Line, digest, post, revenue_account};
+use billpay_core::posting::{AccountId, Posting};
+
+use crate::guarded::{Guarded, Refused};
+use crate::ledger::{post, stored_currency};
 use crate::models::{Bill, Payment, Receipt, Refund};
 use crate::rows::{RowExt, parse_enum};
 use crate::{Page, Result, Store, StoreError, is_unique_violation, outbox};
@@ -84,9 +87,9 @@ fn refund_from_row(r: &AnyRow) -> Result<Refund> {
 pub(crate) struct Payable {
     pub(crate) bill: Bill,
     biller_status: BillerStatus,
-    amount_rule: AmountRule,
-    fee: Fee,
-    payable_account: String,
+    pub(crate) amount_rule: AmountRule,
+    pub(crate) fee: Fee,
+    payable_account: AccountId,
 }
 
 fn payable_from_row(r: &AnyRow) -> Result<Payable> {
@@ -99,7 +102,11 @@ fn payable_from_row(r: &AnyRow) -> Result<Payable> {
             bps: r.int("fee_bps")?,
             payer: parse_enum("fee_payer", r.text("fee_payer")?, FeePayer::parse)?,
         },
-        payable_account: r.text("payable_account_id")?,
+        payable_account: {
+            let id = r.text("payable_account_id")?;
+            AccountId::parse(&id)
+                .ok_or_else(|| StoreError::Fault(format!("biller payable account {id:?} is not one")))?
+        },
     })
 }
 
@@ -146,8 +153,17 @@ macro_rules! payable_select {
     };
 }
 
-/// Checks every rule a payment must pass against the bill as read, and splits the amount.
-pub(crate) fn decide(p: &Payable, customer_id: &str, amount: i64, currency: &str) -> Result<Split> {
+/// A payment decided: the split of its amount and the journal it posts.
+pub(crate) struct PaymentPlan {
+    pub(crate) split: Split,
+    pub(crate) wallet: AccountId,
+    pub(crate) posting: Posting,
+}
+
+/// Checks every rule a payment must pass against the bill as read, splits the amount, and plans
+/// the journal. A rule the request breaks is a refusal; a plan that breaks a posting invariant is
+/// a fault.
+pub(crate) fn decide(p: &Payable, customer_id: &str, amount: i64, currency: &str) -> Result<PaymentPlan> {
     let bill = &p.bill;
     if bill.customer_id.as_deref().is_some_and(|c| c != customer_id) {
         return Err(StoreError::NotFound(Kind::Bill));
@@ -170,7 +186,11 @@ pub(crate) fn decide(p: &Payable, customer_id: &str, amount: i64, currency: &str
     p.amount_rule
         .check(amount, bill.amount_outstanding)
         .map_err(Rejection::AmountNotAllowed)?;
-    Ok(p.fee.split(amount).map_err(Rejection::AmountNotAllowed)?)
+    let split = p.fee.split(amount).map_err(Rejection::AmountNotAllowed)?;
+    let money = stored_currency(&bill.currency)?;
+    let wallet = AccountId::wallet(customer_id, money);
+    let posting = Posting::payment(&wallet, &p.payable_account, money, &split)?;
+    Ok(PaymentPlan { split, wallet, posting })
 }
 
 /// The events a payment puts in the outbox: `payment.succeeded`, and `bill.paid` when it paid the
@@ -203,61 +223,11 @@ pub(crate) fn check_reference(biller: &AnyRow, reference: &str) -> Result<()> {
     }
 }
 
-/// The id of a customer's wallet account in `currency`.
-pub(crate) fn wallet_account(customer_id: &str, currency: &str) -> String {
-    format!(
-        "acct_wallet_{}_{}",
-        customer_id.trim_start_matches("cus_"),
-        currency.to_ascii_lowercase()
-    )
-}
-
 /// How many times an optimistic payment re-reads a bill that changed under it before giving up.
 const OPTIMISTIC_ATTEMPTS: usize = 8;
 
-/// PostgreSQL's payment: every write in one statement, guarded by the values the decision was
-/// made on. If the bill, the biller's rules or the wallet changed since they were read, the guard
-/// fails, `billpay_abort` undoes the whole statement, and the payment is decided again.
-const PAY_POSTGRES: &str = "WITH \
-bill AS (UPDATE bills SET outstanding = outstanding - $1, status = $2, updated_at = $3 \
-    WHERE id = $4 AND outstanding = $5 AND status = $6 \
-    AND EXISTS (SELECT 1 FROM billers WHERE id = $7 AND status = 'active' AND amount_rule = $8 \
-                AND fee_fixed = $9 AND fee_bps = $10 AND fee_payer = $11) \
-    RETURNING id), \
-wallet AS (UPDATE wallets SET balance = balance - $12 WHERE account_id = $13 AND balance >= $12 \
-    AND EXISTS (SELECT 1 FROM bill) RETURNING account_id), \
-journal AS (INSERT INTO journals (id, kind, memo, digest, created_at) \
-    SELECT $14, 'payment', $15, $16, $3 FROM wallet RETURNING id), \
-lines AS (INSERT INTO entries (journal_id, line, account_id, currency, amount) \
-    SELECT j.id, v.line, v.account_id, $17, v.amount FROM journal j CROSS JOIN \
-    (VALUES ($18::bigint, $19::text, $20::bigint), ($21::bigint, $22::text, $23::bigint), ($24::bigint, $25::text, $26::bigint)) \
-    AS v (line, account_id, amount) WHERE v.amount <> 0), \
-payment AS (INSERT INTO payments (id, confirmation, customer_id, biller_id, bill_id, wallet_account, currency, amount, fee, \
-    fee_payer, refunded, status, journal_id, created_at) \
-    SELECT $27, $28, $29, $7, $4, w.account_id, $17, $1, $30, $11, 0, 'succeeded', $14, $3 FROM wallet w), \
-idem AS (INSERT INTO idempotency_keys (api_key_id, key, request_hash, status, body, created_at) \
-    SELECT $31, $32, $33, $34, $35, $3 FROM wallet WHERE $31::text IS NOT NULL), \
-ev AS (INSERT INTO events (id, type, biller_id, payload, created_at) \
-    SELECT v.id, v.type, $7, v.payload, $3 FROM wallet CROSS JOIN \
-    (VALUES ($36::text, $37::text, $38::text), ($39::text, $40::text, $41::text)) AS v (id, type, payload) \
-    WHERE v.id IS NOT NULL RETURNING id, type), \
-dl AS (INSERT INTO webhook_deliveries (endpoint_id, event_id, status, attempts, next_attempt_at, created_at, updated_at) \
-    SELECT w.id, ev.id, 'pending', 0, $3, $3, $3 FROM ev JOIN webhook_endpoints w ON w.status = 'enabled' \
-    AND (w.biller_id IS NULL OR w.biller_id = $7) \
-    AND (w.event_types LIKE '%,*,%' OR w.event_types LIKE '%,' || ev.type || ',%')) \
-SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM bill) THEN billpay_abort('billpay_stale') \
-            WHEN NOT EXISTS (SELECT 1 FROM wallet) THEN billpay_abort('billpay_insufficient_funds') \
-            ELSE 1 END AS ok";
-
-fn abort_code(e: &sqlx::Error) -> Option<&'static str> {
-    let sqlx::Error::Database(d) = e else {
-        return None;
-    };
-    let m = d.message();
-    ["billpay_stale", "billpay_insufficient_funds"]
-        .into_iter()
-        .find(|c| m.contains(c))
-}
+/// The read of a bill by id, with its biller's rules (the benchmark runs it too).
+pub(crate) const PAYABLE_BY_ID: &str = payable_select!("WHERE b.id = $1");
 
 impl Store {
     /// Reads the bill a payment targets, with its biller's rules; `lock` takes the bill's row lock
@@ -359,95 +329,64 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         for _ in 0..OPTIMISTIC_ATTEMPTS {
             let p = self.read_payable(&mut conn, target, false).await?;
-            let split = decide(&p, customer_id, amount, currency)?;
+            let plan = decide(&p, customer_id, amount, currency)?;
             let bill = &p.bill;
             let now = billpay_core::time::now();
-            let wallet = wallet_account(customer_id, currency);
-            let revenue = revenue_account(currency);
             let payment_id = id::new(Kind::Payment);
             let journal_id = id::new(Kind::Journal);
             let memo = format!("payment {payment_id} of bill {}", bill.id);
-            let lines: Vec<(i64, String, String, i64)> = [
-                (&wallet, -split.wallet_debit),
-                (&p.payable_account, split.biller_credit),
-                (&revenue, split.fee),
-            ]
-            .into_iter()
-            .filter(|(_, amt)| *amt != 0)
-            .enumerate()
-            .map(|(i, (acct, amt))| (i as i64 + 1, acct.clone(), currency.to_owned(), amt))
-            .collect();
-            let slot = |i: usize| {
-                lines
-                    .get(i)
-                    .map_or((0, String::new(), 0), |(l, a, _, m)| (*l, a.clone(), *m))
-            };
-            let (s1, s2, s3) = (slot(0), slot(1), slot(2));
             let outstanding = bill.amount_outstanding - amount;
-            let payment = p.planned(payment_id, customer_id, amount, &split, journal_id.clone(), now.clone());
-            let stored = replay.map(|(k, render)| (k, render(&payment)));
+            let payment = p.planned(
+                payment_id,
+                customer_id,
+                amount,
+                &plan.split,
+                journal_id.clone(),
+                now.clone(),
+            );
             let events = payment_events(bill, outstanding, &payment, &now)?;
-            let second = events.get(1);
-            let res = sqlx::query(PAY_POSTGRES)
-                .bind(amount)
-                .bind(BillStatus::from_outstanding(bill.amount_due, outstanding).as_str())
-                .bind(&now)
-                .bind(&bill.id)
-                .bind(bill.amount_outstanding)
-                .bind(bill.status.as_str())
-                .bind(&bill.biller_id)
-                .bind(p.amount_rule.as_str())
-                .bind(p.fee.fixed)
-                .bind(p.fee.bps)
-                .bind(p.fee.payer.as_str())
-                .bind(split.wallet_debit)
-                .bind(&wallet)
-                .bind(&journal_id)
-                .bind(&memo)
-                .bind(digest("payment", &lines))
-                .bind(currency)
-                .bind(s1.0)
-                .bind(s1.1)
-                .bind(s1.2)
-                .bind(s2.0)
-                .bind(s2.1)
-                .bind(s2.2)
-                .bind(s3.0)
-                .bind(s3.1)
-                .bind(s3.2)
-                .bind(&payment.id)
-                .bind(&payment.confirmation_number)
-                .bind(customer_id)
-                .bind(split.fee)
-                .bind(stored.as_ref().map(|(k, _)| k.api_key_id.clone()))
-                .bind(stored.as_ref().map(|(k, _)| k.key.clone()))
-                .bind(stored.as_ref().map(|(k, _)| k.request_hash.clone()))
-                .bind(stored.as_ref().map(|(_, (status, _))| i64::from(*status)))
-                .bind(stored.as_ref().map(|(_, (_, body))| body.clone()))
-                .bind(&events[0].id)
-                .bind(events[0].kind)
-                .bind(&events[0].payload)
-                .bind(second.map(|e| e.id.clone()))
-                .bind(second.map(|e| e.kind))
-                .bind(second.map(|e| e.payload.clone()))
-                .execute(&mut *conn)
-                .await;
+            let statement = Guarded {
+                payable: &p,
+                posting: &plan.posting,
+                amount,
+                fee: plan.split.fee,
+                wallet_debit: -plan.posting.amount_on(&plan.wallet),
+                wallet_account: plan.wallet.as_str(),
+                customer_id,
+                payment_id: &payment.id,
+                confirmation: &payment.confirmation_number,
+                journal_id: &journal_id,
+                memo: &memo,
+                now: &now,
+                idempotency: replay.map(|(k, render)| {
+                    let (status, body) = render(&payment);
+                    (k, status, body)
+                }),
+                events: &events,
+            };
+            let res = statement.execute(&mut conn).await;
             match res {
-                Ok(_) => return Ok(payment),
-                Err(e) if abort_code(&e) == Some("billpay_stale") => continue,
-                Err(e) if abort_code(&e) == Some("billpay_insufficient_funds") => {
-                    return Err(Rejection::InsufficientFunds {
-                        currency: currency.to_owned(),
-                        needed: split.wallet_debit,
+                Ok(()) => return Ok(payment),
+                Err(e) => match Refused::of(&e) {
+                    Some(Refused::Stale) => continue,
+                    Some(Refused::InsufficientFunds) => {
+                        return Err(Rejection::InsufficientFunds {
+                            currency: currency.to_owned(),
+                            needed: plan.split.wallet_debit,
+                        }
+                        .into());
                     }
-                    .into());
-                }
-                Err(e) if is_unique_violation(&e, "idempotency_keys") => {
-                    return Err(StoreError::IdempotencyRace);
-                }
-                // A clash of confirmation numbers: decide again with a new one.
-                Err(e) if is_unique_violation(&e, "payments") => continue,
-                Err(e) => return Err(e.into()),
+                    Some(Refused::PlanMismatch) => {
+                        return Err(StoreError::Fault(format!(
+                            "payment {} of bill {}: the entries written differ from the posting plan",
+                            payment.id, bill.id
+                        )));
+                    }
+                    None if is_unique_violation(&e, "idempotency_keys") => return Err(StoreError::IdempotencyRace),
+                    // A clash of confirmation numbers: decide again with a new one.
+                    None if is_unique_violation(&e, "payments") => continue,
+                    None => return Err(e.into()),
+                },
             }
         }
         Err(StoreError::Contention)
@@ -482,19 +421,25 @@ impl Store {
     ) -> Result<Payment> {
         let now = billpay_core::time::now();
         let p = self.read_payable(&mut *tx, target, true).await?;
-        let split = decide(&p, customer_id, amount, currency)?;
+        let plan = decide(&p, customer_id, amount, currency)?;
+        let split = plan.split;
         let bill = &p.bill;
 
-        let wallet = sqlx::query(
-            "UPDATE wallets SET balance = balance - $1 WHERE customer_id = $2 AND currency = $3 AND balance >= $1 RETURNING account_id",
+        let debited = sqlx::query(
+            "UPDATE wallets SET balance = balance - $1 WHERE account_id = $2 AND balance >= $1 RETURNING account_id",
         )
-        .bind(split.wallet_debit)
-        .bind(customer_id)
-        .bind(currency)
+        .bind(-plan.posting.amount_on(&plan.wallet))
+        .bind(plan.wallet.as_str())
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Rejection::InsufficientFunds { currency: currency.to_owned(), needed: split.wallet_debit })?
-        .text("account_id")?;
+        .await?;
+        if debited.is_none() {
+            return Err(Rejection::InsufficientFunds {
+                currency: currency.to_owned(),
+                needed: split.wallet_debit,
+            }
+            .into());
+        }
+        let wallet = plan.wallet.as_str();
 
         let outstanding = bill.amount_outstanding - amount;
         sqlx::query("UPDATE bills SET outstanding = $2, status = $3, updated_at = $4 WHERE id = $1")
@@ -506,26 +451,10 @@ impl Store {
             .await?;
 
         let payment_id = id::new(Kind::Payment);
-        let revenue = revenue_account(currency);
         let journal_id = post(
             &mut *tx,
-            "payment",
+            &plan.posting,
             &format!("payment {payment_id} of bill {}", bill.id),
-            currency,
-            &[
-                Line {
-                    account: &wallet,
-                    amount: -split.wallet_debit,
-                },
-                Line {
-                    account: &p.payable_account,
-                    amount: split.biller_credit,
-                },
-                Line {
-                    account: &revenue,
-                    amount: split.fee,
-                },
-            ],
             &now,
         )
         .await?;
@@ -544,7 +473,7 @@ impl Store {
             .bind(customer_id)
             .bind(&payment.biller_id)
             .bind(&payment.bill_id)
-            .bind(&wallet)
+            .bind(wallet)
             .bind(currency)
             .bind(amount)
             .bind(split.fee)
@@ -605,6 +534,16 @@ impl Store {
             pay.text("currency")?,
             pay.text("payable_account_id")?,
         );
+        let stored_account = |id: &str| {
+            AccountId::parse(id)
+                .ok_or_else(|| StoreError::Fault(format!("payment {payment_id}: {id:?} is not an account")))
+        };
+        let posting = Posting::refund(
+            &stored_account(&payable)?,
+            &stored_account(&wallet)?,
+            stored_currency(&currency)?,
+            amount,
+        )?;
         let bill = sqlx::query(crate::locking!(
             self,
             "SELECT amount_due, outstanding FROM bills WHERE id = $1"
@@ -628,19 +567,8 @@ impl Store {
         let refund_id = id::new(Kind::Refund);
         let journal_id = post(
             &mut tx,
-            "refund",
+            &posting,
             &format!("refund {refund_id} of payment {payment_id}"),
-            &currency,
-            &[
-                Line {
-                    account: &payable,
-                    amount: -amount,
-                },
-                Line {
-                    account: &wallet,
-                    amount,
-                },
-            ],
             &now,
         )
         .await?;

@@ -8,17 +8,14 @@ use sqlx::{AnyConnection, Connection};
 
 use billpay_core::id::{self, Kind};
 
-use crate::ledger::{Line, ensure_account, post};
+use billpay_core::posting::{AccountId, Posting};
+
+use crate::ledger::{ensure_account, post, stored_currency};
 use crate::models::{
     Reconciliation, ReconciliationException, SettlementBatch, SettlementItem, SettlementReport, SettlementTotals,
 };
 use crate::rows::RowExt;
 use crate::{Page, Result, Store, StoreError, outbox};
-
-/// The id of the account that holds money on its way to billers' banks in `currency`.
-pub(crate) fn clearing_account(currency: &str) -> String {
-    format!("acct_clearing_{}", currency.to_ascii_lowercase())
-}
 
 /// One line of a confirmation file.
 #[derive(Debug, Clone)]
@@ -257,23 +254,15 @@ impl Store {
                 -t.net_amount
             )));
         }
-        let clearing = clearing_account(&currency);
-        ensure_account(&mut tx, &clearing, "settlement_clearing", "platform", &currency).await?;
+        let payable = AccountId::parse(&payable)
+            .ok_or_else(|| StoreError::Fault(format!("biller {biller_id}'s payable account {payable:?} is not one")))?;
+        let money = stored_currency(&currency)?;
+        let posting = Posting::settlement(&payable, money, t.net_amount)?;
+        ensure_account(&mut tx, &AccountId::clearing(money), "platform", money).await?;
         let journal_id = post(
             &mut tx,
-            "settlement",
+            &posting,
             &format!("settlement {batch_id} of biller {biller_id}"),
-            &currency,
-            &[
-                Line {
-                    account: &payable,
-                    amount: -t.net_amount,
-                },
-                Line {
-                    account: &clearing,
-                    amount: t.net_amount,
-                },
-            ],
             &now,
         )
         .await?;

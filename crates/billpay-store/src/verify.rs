@@ -1,8 +1,8 @@
 //! `billpay ledger verify`: proves the ledger's invariants on a live database.
 
-use crate::ledger::digest;
 use crate::rows::RowExt;
 use crate::{Backend, Result, Store};
+use billpay_core::posting::digest;
 
 /// One broken invariant, with enough detail for a person to find it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,7 +186,11 @@ pub async fn verify_ledger(store: &Store) -> Result<Vec<Violation>> {
     for j in &journals {
         let id = j.text("id")?;
         let lines = by_journal.remove(&id).unwrap_or_default();
-        if digest(&j.text("kind")?, &lines) != j.text("digest")? {
+        let replayed = digest(
+            &j.text("kind")?,
+            lines.iter().map(|(l, a, c, m)| (*l, a.as_str(), c.as_str(), *m)),
+        );
+        if replayed != j.text("digest")? {
             out.push(Violation {
                 invariant: "entries are never changed",
                 detail: format!("journal {id}'s entries no longer match its digest"),
