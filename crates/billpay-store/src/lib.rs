@@ -109,6 +109,28 @@ impl<T> Page<T> {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    contention: Contention,
+}
+
+/// What a PostgreSQL payment does when another payment changed its bill first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Contention {
+    /// Decide again holding the bill's row lock: concurrent payments of one bill queue.
+    #[default]
+    Queue,
+    /// Decide again without a lock, up to a bound, then answer `bill_busy`.
+    Retry,
+}
+
+impl std::str::FromStr for Contention {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "queue" => Ok(Contention::Queue),
+            "retry" => Ok(Contention::Retry),
+            _ => Err(format!("{s:?} is not a contention mode: use queue or retry")),
+        }
+    }
 }
 
 /// Options for opening a store.
@@ -116,6 +138,7 @@ pub struct Store {
 pub struct Options {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    pub contention: Contention,
 }
 
 impl Default for Options {
@@ -123,6 +146,7 @@ impl Default for Options {
         Options {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            contention: Contention::Queue,
         }
     }
 }
@@ -179,7 +203,11 @@ impl Store {
                     .await?
             }
         };
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            contention: opts.contention,
+        })
     }
 
     pub fn backend(&self) -> Backend {

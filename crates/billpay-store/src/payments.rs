@@ -17,7 +17,7 @@ use crate::guarded::{Guarded, Refused};
 use crate::ledger::{post, stored_currency};
 use crate::models::{Bill, Payment, Receipt, Refund};
 use crate::rows::{RowExt, parse_enum};
-use crate::{Page, Result, Store, StoreError, is_unique_violation, outbox};
+use crate::{Contention, Page, Result, Store, StoreError, is_unique_violation, outbox};
 
 /// Which bill a payment is for.
 #[derive(Debug, Clone)]
@@ -318,6 +318,12 @@ impl Store {
     }
 
     /// The payment as one guarded statement: two round trips to PostgreSQL instead of eleven.
+    ///
+    /// The first attempt reads the bill without a lock. When another payment changed it first,
+    /// [`Contention::Queue`] (the default) decides again inside a transaction that holds the
+    /// bill's row lock, so concurrent payments of one bill wait their turn instead of failing;
+    /// [`Contention::Retry`] re-reads without a lock. Either way a bill that keeps changing
+    /// after [`OPTIMISTIC_ATTEMPTS`] tries is `Contention`, a transient answer.
     async fn pay_optimistic(
         &self,
         customer_id: &str,
@@ -327,69 +333,95 @@ impl Store {
         replay: Replay<'_, Payment>,
     ) -> Result<Payment> {
         let mut conn = self.pool.acquire().await?;
-        for _ in 0..OPTIMISTIC_ATTEMPTS {
-            let p = self.read_payable(&mut conn, target, false).await?;
-            let plan = decide(&p, customer_id, amount, currency)?;
-            let bill = &p.bill;
-            let now = billpay_core::time::now();
-            let payment_id = id::new(Kind::Payment);
-            let journal_id = id::new(Kind::Journal);
-            let memo = format!("payment {payment_id} of bill {}", bill.id);
-            let outstanding = bill.amount_outstanding - amount;
-            let payment = p.planned(
-                payment_id,
-                customer_id,
-                amount,
-                &plan.split,
-                journal_id.clone(),
-                now.clone(),
-            );
-            let events = payment_events(bill, outstanding, &payment, &now)?;
-            let statement = Guarded {
-                payable: &p,
-                posting: &plan.posting,
-                amount,
-                fee: plan.split.fee,
-                wallet_debit: -plan.posting.amount_on(&plan.wallet),
-                wallet_account: plan.wallet.as_str(),
-                customer_id,
-                payment_id: &payment.id,
-                confirmation: &payment.confirmation_number,
-                journal_id: &journal_id,
-                memo: &memo,
-                now: &now,
-                idempotency: replay.map(|(k, render)| {
-                    let (status, body) = render(&payment);
-                    (k, status, body)
-                }),
-                events: &events,
+        for attempt in 0..OPTIMISTIC_ATTEMPTS {
+            let locked = attempt > 0 && self.contention == Contention::Queue;
+            let outcome = if locked {
+                let mut tx = conn.begin().await?;
+                let outcome = self
+                    .pay_guarded(&mut tx, customer_id, target, amount, currency, replay, true)
+                    .await?;
+                if outcome.is_some() {
+                    tx.commit().await?;
+                }
+                outcome
+            } else {
+                self.pay_guarded(&mut conn, customer_id, target, amount, currency, replay, false)
+                    .await?
             };
-            let res = statement.execute(&mut conn).await;
-            match res {
-                Ok(()) => return Ok(payment),
-                Err(e) => match Refused::of(&e) {
-                    Some(Refused::Stale) => continue,
-                    Some(Refused::InsufficientFunds) => {
-                        return Err(Rejection::InsufficientFunds {
-                            currency: currency.to_owned(),
-                            needed: plan.split.wallet_debit,
-                        }
-                        .into());
-                    }
-                    Some(Refused::PlanMismatch) => {
-                        return Err(StoreError::Fault(format!(
-                            "payment {} of bill {}: the entries written differ from the posting plan",
-                            payment.id, bill.id
-                        )));
-                    }
-                    None if is_unique_violation(&e, "idempotency_keys") => return Err(StoreError::IdempotencyRace),
-                    // A clash of confirmation numbers: decide again with a new one.
-                    None if is_unique_violation(&e, "payments") => continue,
-                    None => return Err(e.into()),
-                },
+            if let Some(payment) = outcome {
+                return Ok(payment);
             }
         }
         Err(StoreError::Contention)
+    }
+
+    /// One decision and one guarded statement; `None` when a guard found the bill changed.
+    #[allow(clippy::too_many_arguments)]
+    async fn pay_guarded(
+        &self,
+        conn: &mut AnyConnection,
+        customer_id: &str,
+        target: &PayTarget,
+        amount: i64,
+        currency: &str,
+        replay: Replay<'_, Payment>,
+        lock: bool,
+    ) -> Result<Option<Payment>> {
+        let p = self.read_payable(&mut *conn, target, lock).await?;
+        let plan = decide(&p, customer_id, amount, currency)?;
+        let bill = &p.bill;
+        let now = billpay_core::time::now();
+        let payment_id = id::new(Kind::Payment);
+        let journal_id = id::new(Kind::Journal);
+        let memo = format!("payment {payment_id} of bill {}", bill.id);
+        let outstanding = bill.amount_outstanding - amount;
+        let payment = p.planned(
+            payment_id,
+            customer_id,
+            amount,
+            &plan.split,
+            journal_id.clone(),
+            now.clone(),
+        );
+        let events = payment_events(bill, outstanding, &payment, &now)?;
+        let statement = Guarded {
+            payable: &p,
+            posting: &plan.posting,
+            amount,
+            fee: plan.split.fee,
+            wallet_debit: -plan.posting.amount_on(&plan.wallet),
+            wallet_account: plan.wallet.as_str(),
+            customer_id,
+            payment_id: &payment.id,
+            confirmation: &payment.confirmation_number,
+            journal_id: &journal_id,
+            memo: &memo,
+            now: &now,
+            idempotency: replay.map(|(k, render)| {
+                let (status, body) = render(&payment);
+                (k, status, body)
+            }),
+            events: &events,
+        };
+        let Err(e) = statement.execute(conn).await else {
+            return Ok(Some(payment));
+        };
+        match Refused::of(&e) {
+            Some(Refused::Stale) => Ok(None),
+            Some(Refused::InsufficientFunds) => Err(Rejection::InsufficientFunds {
+                currency: currency.to_owned(),
+                needed: plan.split.wallet_debit,
+            }
+            .into()),
+            Some(Refused::PlanMismatch) => Err(StoreError::Fault(format!(
+                "payment {} of bill {}: the entries written differ from the posting plan",
+                payment.id, bill.id
+            ))),
+            None if is_unique_violation(&e, "idempotency_keys") => Err(StoreError::IdempotencyRace),
+            // A clash of confirmation numbers: decide again with a new one.
+            None if is_unique_violation(&e, "payments") => Ok(None),
+            None => Err(e.into()),
+        }
     }
 
     /// The payment as a transaction that locks the bill and writes step by step.

@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use billpay_api::web::Web;
 use billpay_api::{AppState, app_with, demo};
-use billpay_store::{Options, Role, Store, redact, verify_ledger};
+use billpay_store::{Contention, Options, Role, Store, redact, verify_ledger};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,11 @@ struct Cli {
     /// Log format: json, or readable text. `auto` picks text on a terminal.
     #[arg(long, env = "BILLPAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
     log_format: LogFormat,
+    /// What a PostgreSQL payment does when another payment changed its bill first: `queue` waits
+    /// for the bill's row lock and decides again; `retry` decides again without a lock, a few
+    /// times, then answers 409 bill_busy.
+    #[arg(long, env = "BILLPAY_PAYMENT_CONTENTION", default_value = "queue", global = true)]
+    payment_contention: Contention,
     #[command(subcommand)]
     command: Command,
 }
@@ -234,6 +239,7 @@ async fn open(cli: &Cli, max_connections: u32) -> anyhow::Result<Store> {
         &url,
         Options {
             max_connections,
+            contention: cli.payment_contention,
             ..Options::default()
         },
     )
