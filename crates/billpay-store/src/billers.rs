@@ -145,7 +145,7 @@ impl Store {
     ) -> Result<Page<Biller>> {
         const SQL: &str = "SELECT id, name, category, currency, reference_pattern, reference_hint, amount_rule, \
              fee_fixed, fee_bps, fee_payer, status, payable_account_id, created_at, updated_at, gln FROM billers \
-             WHERE ($1 IS NULL OR id = $1) AND ($2 IS NULL OR category = $2) AND ($3 IS NULL OR id < $3) \
+             WHERE (CAST($1 AS TEXT) IS NULL OR id = $1) AND (CAST($2 AS TEXT) IS NULL OR category = $2) AND (CAST($3 AS TEXT) IS NULL OR id < $3) \
              ORDER BY id DESC LIMIT $4";
         let rows = sqlx::query(SQL)
             .bind(only)

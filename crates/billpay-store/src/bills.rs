@@ -201,8 +201,8 @@ impl Store {
     pub async fn list_bills(&self, f: &BillFilter, after: Option<&str>, limit: i64) -> Result<Page<Bill>> {
         const SQL: &str = "SELECT id, biller_id, reference, customer_name, customer_id, currency, amount_due, \
              outstanding, due_date, status, created_at, updated_at FROM bills \
-             WHERE ($1 IS NULL OR biller_id = $1) AND ($2 IS NULL OR customer_id = $2) AND ($3 IS NULL OR status = $3) \
-             AND ($4 IS NULL OR reference = $4) AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6";
+             WHERE (CAST($1 AS TEXT) IS NULL OR biller_id = $1) AND (CAST($2 AS TEXT) IS NULL OR customer_id = $2) AND (CAST($3 AS TEXT) IS NULL OR status = $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR reference = $4) AND (CAST($5 AS TEXT) IS NULL OR id < $5) ORDER BY id DESC LIMIT $6";
         let rows = sqlx::query(SQL)
             .bind(&f.biller_id)
             .bind(&f.customer_id)

@@ -76,7 +76,7 @@ impl Store {
 
     pub async fn list_customers(&self, after: Option<&str>, limit: i64) -> Result<Page<Customer>> {
         let rows = sqlx::query(
-            "SELECT id, name, email, created_at FROM customers WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+            "SELECT id, name, email, created_at FROM customers WHERE (CAST($1 AS TEXT) IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
         )
         .bind(after)
         .bind(limit + 1)
@@ -143,7 +143,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let balance = sqlx::query(
-            "UPDATE wallets SET balance = balance + $1 WHERE account_id = $2 AND balance <= $3 - $1 RETURNING balance",
+            "UPDATE wallets SET balance = balance + $1 WHERE account_id = $2 AND balance <= CAST($3 AS BIGINT) - $1 RETURNING balance",
         )
         .bind(posting.amount_on(&wallet))
         .bind(wallet.as_str())

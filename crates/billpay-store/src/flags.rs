@@ -471,9 +471,9 @@ impl Store {
         };
         let rows = sqlx::query(
             "SELECT id, actor, action, subject, detail, request_id, created_at FROM audit_events \
-             WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR action = $3) \
-             AND ($4 IS NULL OR action LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR created_at >= $5) \
-             AND ($6 IS NULL OR created_at < $6) AND id < $7 ORDER BY id DESC LIMIT $8",
+             WHERE (CAST($1 AS TEXT) IS NULL OR subject = $1) AND (CAST($2 AS TEXT) IS NULL OR actor = $2) AND (CAST($3 AS TEXT) IS NULL OR action = $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR action LIKE $4 ESCAPE '\\') AND (CAST($5 AS TEXT) IS NULL OR created_at >= $5) \
+             AND (CAST($6 AS TEXT) IS NULL OR created_at < $6) AND id < $7 ORDER BY id DESC LIMIT $8",
         )
         .bind(f.subject.as_deref())
         .bind(f.actor.as_deref())

@@ -103,7 +103,7 @@ impl Store {
     pub async fn list_accounts(&self, kind: Option<&str>, after: Option<&str>, limit: i64) -> Result<Page<Account>> {
         const SQL: &str = "SELECT a.id, a.kind, a.owner_id, a.currency, a.created_at, \
              COALESCE((SELECT CAST(SUM(e.amount) AS BIGINT) FROM entries e WHERE e.account_id = a.id), 0) AS balance FROM accounts a \
-             WHERE ($1 IS NULL OR a.kind = $1) AND ($2 IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3";
+             WHERE (CAST($1 AS TEXT) IS NULL OR a.kind = $1) AND (CAST($2 AS TEXT) IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3";
         let rows = sqlx::query(SQL)
             .bind(kind)
             .bind(after)
@@ -132,9 +132,9 @@ impl Store {
         limit: i64,
     ) -> Result<Page<Journal>> {
         const SQL: &str = "SELECT j.id, j.kind, j.memo, j.digest, j.created_at, e.line, e.account_id, e.currency, e.amount \
-             FROM (SELECT id, kind, memo, digest, created_at FROM journals j WHERE ($1 IS NULL OR EXISTS \
+             FROM (SELECT id, kind, memo, digest, created_at FROM journals j WHERE (CAST($1 AS TEXT) IS NULL OR EXISTS \
                    (SELECT 1 FROM entries e WHERE e.journal_id = j.id AND e.account_id = $1)) \
-                   AND ($2 IS NULL OR j.id < $2) ORDER BY j.id DESC LIMIT $3) j \
+                   AND (CAST($2 AS TEXT) IS NULL OR j.id < $2) ORDER BY j.id DESC LIMIT $3) j \
              LEFT JOIN entries e ON e.journal_id = j.id ORDER BY j.id DESC, e.line";
         let rows = sqlx::query(SQL)
             .bind(account_id)

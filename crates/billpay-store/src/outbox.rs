@@ -229,7 +229,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<WebhookEndpoint>> {
         let rows = sqlx::query(endpoint_select!(
-            "WHERE ($1 IS NULL OR biller_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+            "WHERE (CAST($1 AS TEXT) IS NULL OR biller_id = $1) AND (CAST($2 AS TEXT) IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
         ))
         .bind(biller_id)
         .bind(after)
@@ -286,7 +286,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<Delivery>> {
         let rows = sqlx::query(delivery_select!(
-            "WHERE d.endpoint_id = $1 AND ($2 IS NULL OR d.status = $2) AND ($3 IS NULL OR d.event_id < $3) \
+            "WHERE d.endpoint_id = $1 AND (CAST($2 AS TEXT) IS NULL OR d.status = $2) AND (CAST($3 AS TEXT) IS NULL OR d.event_id < $3) \
              ORDER BY d.event_id DESC LIMIT $4"
         ))
         .bind(endpoint_id)

@@ -650,9 +650,9 @@ impl Store {
     pub async fn list_payments(&self, f: &PaymentFilter, after: Option<&str>, limit: i64) -> Result<Page<Payment>> {
         const SQL: &str = "SELECT id, confirmation, customer_id, biller_id, bill_id, currency, amount, fee, fee_payer, \
              refunded, status, journal_id, created_at FROM payments \
-             WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR biller_id = $2) AND ($3 IS NULL OR bill_id = $3) \
-             AND ($4 IS NULL OR status = $4) AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
-             AND ($7 IS NULL OR id < $7) ORDER BY id DESC LIMIT $8";
+             WHERE (CAST($1 AS TEXT) IS NULL OR customer_id = $1) AND (CAST($2 AS TEXT) IS NULL OR biller_id = $2) AND (CAST($3 AS TEXT) IS NULL OR bill_id = $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR status = $4) AND (CAST($5 AS TEXT) IS NULL OR created_at >= $5) AND (CAST($6 AS TEXT) IS NULL OR created_at < $6) \
+             AND (CAST($7 AS TEXT) IS NULL OR id < $7) ORDER BY id DESC LIMIT $8";
         let rows = sqlx::query(SQL)
             .bind(&f.customer_id)
             .bind(&f.biller_id)

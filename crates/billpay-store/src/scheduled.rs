@@ -265,7 +265,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<ScheduledPayment>> {
         let rows = sqlx::query(scheduled_select!(
-            "WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3) \
+            "WHERE (CAST($1 AS TEXT) IS NULL OR customer_id = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND (CAST($3 AS TEXT) IS NULL OR id < $3) \
              ORDER BY id DESC LIMIT $4"
         ))
         .bind(customer_id)
@@ -448,7 +448,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<AutopayEnrollment>> {
         let rows = sqlx::query(autopay_select!(
-            "WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+            "WHERE (CAST($1 AS TEXT) IS NULL OR customer_id = $1) AND (CAST($2 AS TEXT) IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
         ))
         .bind(customer_id)
         .bind(after)
@@ -478,7 +478,7 @@ impl Store {
     ) -> Result<Page<Notification>> {
         let rows = sqlx::query(
             "SELECT id, customer_id, kind, subject_id, message, created_at FROM notifications \
-             WHERE customer_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+             WHERE customer_id = $1 AND (CAST($2 AS TEXT) IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
         )
         .bind(customer_id)
         .bind(after)

@@ -332,7 +332,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<SettlementBatch>> {
         let rows = sqlx::query(batch_select!(
-            "WHERE ($1 IS NULL OR biller_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+            "WHERE (CAST($1 AS TEXT) IS NULL OR biller_id = $1) AND (CAST($2 AS TEXT) IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
         ))
         .bind(biller_id)
         .bind(after)
@@ -478,8 +478,8 @@ impl Store {
         limit: i64,
     ) -> Result<Page<ReconciliationException>> {
         let rows = sqlx::query(exception_select!(
-            "WHERE ($1 IS NULL OR biller_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR batch_id = $3) \
-             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+            "WHERE (CAST($1 AS TEXT) IS NULL OR biller_id = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND (CAST($3 AS TEXT) IS NULL OR batch_id = $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
         ))
         .bind(biller_id)
         .bind(status)
