@@ -16,6 +16,9 @@ pub struct Fixture {
     pub biller_id: String,
     pub bills: Vec<String>,
     pub customers: Vec<String>,
+    /// One customer API key per customer, in the same order, when the load pays as customers.
+    #[serde(default)]
+    pub customer_keys: Vec<String>,
 }
 
 /// One payment request and what came of it.
@@ -38,7 +41,10 @@ pub struct Summary {
     pub payments_per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    pub p999_ms: f64,
     pub max_ms: f64,
+    /// Answers that were not 201, by status (0: no answer).
+    pub errors: std::collections::BTreeMap<u16, usize>,
 }
 
 pub fn client() -> reqwest::Client {
@@ -159,6 +165,7 @@ pub async fn setup(base: &str, admin: &str, bills: usize, customers: usize) -> a
         biller_id,
         bills: bill_ids,
         customers: customer_ids,
+        customer_keys: Vec::new(),
     })
 }
 
@@ -178,9 +185,130 @@ pub struct Plan {
     pub max_requests: u64,
     /// Prefix of every Idempotency-Key, so that runs do not collide.
     pub run_id: String,
+    /// Who pays: the admin key naming the customer, or each customer with their own key.
+    pub auth: Auth,
+    /// A closed loop (each client sends its next request when the last one is answered), or an
+    /// open loop at a fixed rate, which measures latency as a customer sees it rather than the
+    /// length of the clients' own queue.
+    pub mode: Mode,
+    /// Servers to spread the clients over, round robin; empty means the `base` URL alone.
+    pub urls: Vec<String>,
 }
 
-/// Runs `plan.clients` concurrent clients, client i paying from customer i, for at most
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            clients: 32,
+            duration: Duration::from_secs(20),
+            max_requests: 1_000_000,
+            run_id: "load".into(),
+            auth: Auth::Admin,
+            mode: Mode::Closed,
+            urls: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Admin,
+    Customer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    Closed,
+    /// Requests per second, sent on schedule whether or not earlier ones were answered.
+    Open(f64),
+}
+
+/// One client's identity: the key it sends, the server it talks to, and the customer and share of
+/// bills it pays.
+#[derive(Clone)]
+struct Seat {
+    key: String,
+    base: String,
+    customer: Option<String>,
+    share: std::ops::Range<usize>,
+}
+
+fn seats(base: &str, admin: &str, fixture: &Fixture, plan: &Plan) -> anyhow::Result<Vec<Seat>> {
+    let n = plan.clients.max(1);
+    let share = (fixture.bills.len() / n).max(1);
+    (0..n)
+        .map(|c| {
+            let customer = c % fixture.customers.len().max(1);
+            let (key, customer) = match plan.auth {
+                Auth::Admin => (admin.to_owned(), fixture.customers.get(customer).cloned()),
+                Auth::Customer => (
+                    fixture
+                        .customer_keys
+                        .get(customer)
+                        .cloned()
+                        .context("the fixture has no customer keys: add them with `keys`")?,
+                    None,
+                ),
+            };
+            let base = if plan.urls.is_empty() {
+                base.to_owned()
+            } else {
+                plan.urls[c % plan.urls.len()].clone()
+            };
+            let start = (c * share) % fixture.bills.len().max(1);
+            Ok(Seat {
+                key,
+                base,
+                customer,
+                share: start..start + share,
+            })
+        })
+        .collect()
+}
+
+impl Seat {
+    /// Sends one payment of a random bill of this seat's share.
+    async fn pay(
+        &self,
+        http: &reqwest::Client,
+        fixture: &Fixture,
+        seed: &mut u64,
+        idem: String,
+        since: Instant,
+    ) -> Attempt {
+        let span = self.share.len().max(1) as u64;
+        let pick = self.share.start + usize::try_from(next_rand(seed) % span).unwrap_or(0);
+        let bill = &fixture.bills[pick % fixture.bills.len()];
+        let mut body = json!({"bill_id": bill, "amount": 100 + (next_rand(seed) % 900) as i64, "currency": "COP"});
+        if let Some(c) = &self.customer {
+            body["customer_id"] = json!(c);
+        }
+        let result = post(
+            http,
+            &self.base,
+            &self.key,
+            "/v1/payments",
+            &body,
+            Some(&idem),
+            "application/json",
+        )
+        .await;
+        let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let (status, payment_id) = match result {
+            Ok((s, v)) => (s, v["id"].as_str().map(str::to_owned)),
+            Err(_) => (0, None),
+        };
+        Attempt {
+            idempotency_key: idem,
+            body,
+            status,
+            payment_id,
+            micros,
+        }
+    }
+}
+
+/// Runs the plan: `plan.clients` concurrent clients in a closed loop, client i paying from
+/// customer i, or an open loop at `Mode::Open`'s rate spread over the same seats; for at most
 /// `plan.duration` and `plan.max_requests` requests in all, or until `stop` is set.
 pub async fn pay_load(
     base: &str,
@@ -189,48 +317,44 @@ pub async fn pay_load(
     plan: &Plan,
     stop: Arc<AtomicBool>,
 ) -> (Vec<Attempt>, f64) {
-    let Plan {
-        clients,
-        duration,
-        max_requests,
-        ref run_id,
-    } = *plan;
+    match seats(base, admin, fixture, plan) {
+        Ok(seats) => match plan.mode {
+            Mode::Closed => closed_loop(seats, fixture, plan, stop).await,
+            Mode::Open(rate) => open_loop(seats, fixture, plan, rate, stop).await,
+        },
+        Err(e) => {
+            eprintln!("{e:#}");
+            (Vec::new(), 0.0)
+        }
+    }
+}
+
+async fn closed_loop(seats: Vec<Seat>, fixture: &Fixture, plan: &Plan, stop: Arc<AtomicBool>) -> (Vec<Attempt>, f64) {
     let http = client();
     let issued = Arc::new(AtomicU64::new(0));
     let fixture = Arc::new(fixture.clone());
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for c in 0..clients {
-        let (http, base, admin, fixture, issued, stop, run_id) = (
+    for (c, seat) in seats.into_iter().enumerate() {
+        let (http, fixture, issued, stop, run_id) = (
             http.clone(),
-            base.to_owned(),
-            admin.to_owned(),
             fixture.clone(),
             issued.clone(),
             stop.clone(),
-            run_id.to_owned(),
+            plan.run_id.clone(),
         );
+        let (duration, max_requests) = (plan.duration, plan.max_requests);
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (c as u64 + 1).wrapping_mul(0x1000_0000_01B3);
-            let customer = &fixture.customers[c % fixture.customers.len()];
             let mut i = 0u64;
-            while start.elapsed() < duration && !stop.load(Ordering::Relaxed) && issued.fetch_add(1, Ordering::Relaxed) < max_requests {
-                // Each client pays its own share of the bills, as each customer pays their own.
-                let share = (fixture.bills.len() / clients).max(1);
-                let pick = c * share + usize::try_from(next_rand(&mut seed) % share as u64).unwrap_or(0);
-                let bill = &fixture.bills[pick % fixture.bills.len()];
+            while start.elapsed() < duration
+                && !stop.load(Ordering::Relaxed)
+                && issued.fetch_add(1, Ordering::Relaxed) < max_requests
+            {
                 let key = format!("{run_id}-{c}-{i}");
                 i += 1;
-                let body = json!({"bill_id": bill, "amount": 100 + (next_rand(&mut seed) % 900) as i64, "currency": "COP", "customer_id": customer});
-                let t = Instant::now();
-                let result = post(&http, &base, &admin, "/v1/payments", &body, Some(&key), "application/json").await;
-                let micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
-                let (status, payment_id) = match result {
-                    Ok((s, v)) => (s, v["id"].as_str().map(str::to_owned)),
-                    Err(_) => (0, None),
-                };
-                out.push(Attempt { idempotency_key: key, body, status, payment_id, micros });
+                out.push(seat.pay(&http, &fixture, &mut seed, key, Instant::now()).await);
             }
             out
         }));
@@ -242,6 +366,78 @@ pub async fn pay_load(
         }
     }
     (attempts, start.elapsed().as_secs_f64())
+}
+
+/// Sends request i at `start + i / rate`, each on its own task, and times it from that scheduled
+/// moment, so a slow answer delays no later request and a stall shows in the latency.
+async fn open_loop(
+    seats: Vec<Seat>,
+    fixture: &Fixture,
+    plan: &Plan,
+    rate: f64,
+    stop: Arc<AtomicBool>,
+) -> (Vec<Attempt>, f64) {
+    let http = client();
+    let fixture = Arc::new(fixture.clone());
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut i = 0u64;
+    while !stop.load(Ordering::Relaxed) && i < plan.max_requests {
+        let due = start + Duration::from_secs_f64(i as f64 / rate.max(1e-3));
+        if due.duration_since(start) >= plan.duration {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let seat = seats[(i as usize) % seats.len()].clone();
+        let (http, fixture, key) = (http.clone(), fixture.clone(), format!("{}-{i}", plan.run_id));
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (i + 1).wrapping_mul(0x1000_0000_01B3);
+        tasks.spawn(async move { seat.pay(&http, &fixture, &mut seed, key, due).await });
+        i += 1;
+    }
+    let attempts = tasks.join_all().await;
+    (attempts, start.elapsed().as_secs_f64())
+}
+
+/// Sends each of `pairs` payments to two servers at the same moment, with the same key and body,
+/// and retries any transient answer with that key. Returns the number of distinct payments made
+/// and the number of pairs whose two answers named different payments (which must be 0).
+pub async fn same_key_race(
+    urls: [&str; 2],
+    key: &str,
+    fixture: &Fixture,
+    pairs: usize,
+    run_id: &str,
+) -> anyhow::Result<(usize, usize)> {
+    let http = client();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut split = 0;
+    for i in 0..pairs {
+        let body = json!({"bill_id": fixture.bills[i % fixture.bills.len()], "amount": 100, "currency": "COP",
+                          "customer_id": fixture.customers[i % fixture.customers.len()]});
+        let idem = format!("{run_id}-race-{i}");
+        let send = |url: String| {
+            let (http, body, idem) = (http.clone(), body.clone(), idem.clone());
+            async move {
+                for _ in 0..50 {
+                    let (s, v) = post(&http, &url, key, "/v1/payments", &body, Some(&idem), "application/json").await?;
+                    match s {
+                        201 => return Ok::<String, anyhow::Error>(v["id"].as_str().context("payment id")?.to_owned()),
+                        409 | 503 => tokio::time::sleep(Duration::from_millis(20)).await,
+                        _ => bail!("{url} answered {s}: {v}"),
+                    }
+                }
+                bail!("{url} kept answering 409/503 for {idem}")
+            }
+        };
+        let (x, y) = tokio::join!(send(urls[0].to_owned()), send(urls[1].to_owned()));
+        let (x, y) = (x?, y?);
+        if x != y {
+            split += 1;
+        }
+        ids.insert(x);
+        ids.insert(y);
+    }
+    Ok((ids.len(), split))
 }
 
 pub fn summarize(attempts: &[Attempt], seconds: f64) -> Summary {
@@ -256,7 +452,12 @@ pub fn summarize(attempts: &[Attempt], seconds: f64) -> Summary {
             .min(ok.len() - 1);
         ok[idx] as f64 / 1000.0
     };
+    let mut errors = std::collections::BTreeMap::new();
+    for a in attempts.iter().filter(|a| a.status != 201) {
+        *errors.entry(a.status).or_default() += 1;
+    }
     Summary {
+        errors,
         requests: attempts.len(),
         succeeded: ok.len(),
         failed: attempts.len() - ok.len(),
@@ -264,6 +465,7 @@ pub fn summarize(attempts: &[Attempt], seconds: f64) -> Summary {
         payments_per_second: ok.len() as f64 / seconds.max(1e-9),
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
+        p999_ms: pct(0.999),
         max_ms: ok.last().map_or(0.0, |m| *m as f64 / 1000.0),
     }
 }

@@ -42,6 +42,28 @@ enum Cmd {
         max_requests: u64,
         #[arg(long, default_value = "load")]
         run_id: String,
+        /// Pay with the admin key naming the customer, or with each customer's own key (the
+        /// fixture's `customer_keys`).
+        #[arg(long, default_value = "admin")]
+        auth: String,
+        /// Send at this many requests per second (an open loop) instead of a closed loop.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Spread the clients over these servers (comma-separated), instead of --url alone.
+        #[arg(long, value_delimiter = ',')]
+        urls: Vec<String>,
+    },
+    /// Send each of N payments to two servers at once with the same key and body; print how many
+    /// payments that made (exactly-once holds when it is N) as JSON.
+    Race {
+        #[arg(long)]
+        fixture: PathBuf,
+        #[arg(long, value_delimiter = ',')]
+        urls: Vec<String>,
+        #[arg(long, default_value_t = 200)]
+        pairs: usize,
+        #[arg(long, default_value = "race")]
+        run_id: String,
     },
     /// A webhook receiver: verifies every signature and answers 200 (400 when it does not
     /// verify); writes `verified rejected` counts to FILE every 100 ms.
@@ -114,25 +136,56 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             max_requests,
             run_id,
+            auth,
+            rate,
+            urls,
         } => {
             let f: billpay_loadgen::Fixture = serde_json::from_slice(&std::fs::read(&fixture)?)?;
-            let (attempts, secs) = billpay_loadgen::pay_load(
-                &cli.url,
-                &cli.admin_key,
-                &f,
-                &billpay_loadgen::Plan {
-                    clients,
-                    duration: Duration::from_secs(seconds),
-                    max_requests,
-                    run_id,
-                },
-                Arc::new(AtomicBool::new(false)),
-            )
-            .await;
+            let auth = match auth.as_str() {
+                "admin" => billpay_loadgen::Auth::Admin,
+                "customer" => billpay_loadgen::Auth::Customer,
+                other => anyhow::bail!("--auth {other:?}: use admin or customer"),
+            };
+            let plan = billpay_loadgen::Plan {
+                clients,
+                duration: Duration::from_secs(seconds),
+                max_requests,
+                run_id,
+                auth,
+                mode: rate.map_or(billpay_loadgen::Mode::Closed, billpay_loadgen::Mode::Open),
+                urls,
+            };
+            let (attempts, secs) =
+                billpay_loadgen::pay_load(&cli.url, &cli.admin_key, &f, &plan, Arc::new(AtomicBool::new(false))).await;
+            if attempts.is_empty() {
+                anyhow::bail!("no request was sent");
+            }
             println!(
                 "{}",
                 serde_json::to_string(&billpay_loadgen::summarize(&attempts, secs))?
             );
+        }
+        Cmd::Race {
+            fixture,
+            urls,
+            pairs,
+            run_id,
+        } => {
+            let f: billpay_loadgen::Fixture = serde_json::from_slice(&std::fs::read(&fixture)?)?;
+            if urls.len() != 2 {
+                anyhow::bail!("--urls takes two servers, A,B; got {}", urls.len());
+            }
+            let (payments, split) =
+                billpay_loadgen::same_key_race([&urls[0], &urls[1]], &cli.admin_key, &f, pairs, &run_id).await?;
+            println!(
+                "{}",
+                serde_json::json!({"pairs": pairs, "payments": payments, "split_answers": split})
+            );
+            if payments != pairs || split != 0 {
+                anyhow::bail!(
+                    "exactly-once broken: {pairs} keys made {payments} payments, {split} pairs answered differently"
+                );
+            }
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ADMIN, ANA, ENERGIA, LUIS, TestApp};
+use common::{ADMIN, ANA, ENERGIA, LUIS, TestApp, step};
 use reqwest::Method;
 use serde_json::json;
 
@@ -240,7 +240,7 @@ both!(
 );
 
 both!(business_rules_have_their_own_codes, |app: TestApp| async move {
-    // Exact-amount biller refuses a partial payment.
+    step("Exact-amount biller refuses a partial payment.");
     app.post(
         "/v1/payments",
         ANA,
@@ -248,7 +248,7 @@ both!(business_rules_have_their_own_codes, |app: TestApp| async move {
     )
     .await
     .problem(422, "amount_not_allowed");
-    // Reference that breaks the biller's format, with the hint in the message.
+    step("Reference that breaks the biller's format, with the hint in the message.");
     let p = app
         .post(
             "/v1/payments",
@@ -258,7 +258,7 @@ both!(business_rules_have_their_own_codes, |app: TestApp| async move {
         .await
         .problem(422, "reference_invalid");
     assert!(p["detail"].as_str().unwrap().contains("10-digit account number"));
-    // Wrong currency.
+    step("Wrong currency.");
     app.post(
         "/v1/payments",
         ANA,
@@ -266,7 +266,7 @@ both!(business_rules_have_their_own_codes, |app: TestApp| async move {
     )
     .await
     .problem(422, "currency_mismatch");
-    // Another customer's bill is invisible.
+    step("Another customer's bill is invisible.");
     let luis_bill = app.bill_id("blr_demo_energia", "1002003002").await;
     app.post(
         "/v1/payments",
@@ -278,7 +278,7 @@ both!(business_rules_have_their_own_codes, |app: TestApp| async move {
     app.get(&format!("/v1/bills/{luis_bill}"), ANA)
         .await
         .problem(404, "bill_not_found");
-    // Not enough money: the tax bill is 987,000.00 COP, Ana holds 1,000,000.00 but Luis's bill is his.
+    step("Not enough money: the tax bill is 987,000.00 COP, Ana holds 1,000,000.00 but Luis's bill is his.");
     let (_, big) = app
         .biller_with_bill(
             "exact",
@@ -300,7 +300,7 @@ both!(business_rules_have_their_own_codes, |app: TestApp| async move {
         before,
         "a refused payment moves nothing"
     );
-    // A suspended biller takes nothing.
+    step("A suspended biller takes nothing.");
     app.raw(
         Method::PATCH,
         "/v1/billers/blr_demo_gasnatural",
@@ -317,7 +317,7 @@ both!(business_rules_have_their_own_codes, |app: TestApp| async move {
     )
     .await
     .problem(422, "biller_suspended");
-    // A biller-paid fee larger than the amount.
+    step("A biller-paid fee larger than the amount.");
     let (_, b2) = app
         .biller_with_bill(
             "partial",
@@ -333,7 +333,7 @@ both!(business_rules_have_their_own_codes, |app: TestApp| async move {
     )
     .await
     .problem(422, "amount_not_allowed");
-    // Partial rule refuses overpayment; overpayment rule accepts it.
+    step("Partial rule refuses overpayment; overpayment rule accepts it.");
     app.post(
         "/v1/payments",
         ANA,
@@ -481,7 +481,7 @@ both!(bad_input_is_a_named_4xx, |app: TestApp| async move {
         .problem(401, "invalid_api_key");
     app.post("/v1/billers", ANA, json!({})).await.problem(403, "forbidden");
     app.get("/v1/ledger/accounts", ENERGIA).await.problem(403, "forbidden");
-    // Nothing above wrote anything.
+    step("Nothing above wrote anything.");
     assert_eq!(
         app.get("/v1/payments", ADMIN).await.ok(200)["data"]
             .as_array()
@@ -841,7 +841,7 @@ both!(
             .as_array()
             .unwrap()
             .len();
-        // An admin creates a biller, with a request id of its own.
+        step("An admin creates a biller, with a request id of its own.");
         let created = app
         .raw(
             Method::POST,
@@ -858,7 +858,7 @@ both!(
         .await;
         let biller = created.ok(201);
         let biller_id = biller["id"].as_str().unwrap();
-        // A biller presents a bill; a customer pays one (customers are not in this log).
+        step("A biller presents a bill; a customer pays one (customers are not in this log).");
         let bill = app
         .post_idem(
             "/v1/bills",
@@ -868,7 +868,7 @@ both!(
         )
         .await
         .ok(201);
-        // Replaying the same request changes nothing, and is not recorded twice.
+        step("Replaying the same request changes nothing, and is not recorded twice.");
         app.post_idem(
         "/v1/bills",
         ENERGIA,
@@ -884,7 +884,7 @@ both!(
             json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 100, "currency": "COP"}),
         )
         .await;
-        // A refused admin action is recorded too, with its status.
+        step("A refused admin action is recorded too, with its status.");
         app.post("/v1/billers", ADMIN, json!({"name": ""})).await;
 
         let all = app.get("/v1/audit-events?limit=100", ADMIN).await.ok(200);
@@ -913,7 +913,7 @@ both!(
             "customers' payments are not here"
         );
 
-        // Filters: by actor, by action (exact and prefix), by subject, by time.
+        step("Filters: by actor, by action (exact and prefix), by subject, by time.");
         let admin_actor = made["actor"].as_str().unwrap();
         let by_actor = app
             .get(&format!("/v1/audit-events?actor={admin_actor}&limit=100"), ADMIN)
@@ -960,7 +960,7 @@ both!(
             .await
             .problem(400, "invalid_query");
         assert!(bad["detail"].as_str().unwrap().contains("from `yesterday`"), "{bad}");
-        // Only admins read it.
+        step("Only admins read it.");
         app.get("/v1/audit-events", ENERGIA).await.problem(403, "forbidden");
 
         // No record, no action: with the audit log unwritable, a change is refused and nothing

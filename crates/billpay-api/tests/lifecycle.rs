@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use billpay_core::time::{Clock, TestClock, business_date, format_date};
 use billpay_worker::{Settings, Worker, signature};
-use common::{ADMIN, ANA, ENERGIA, TestApp};
+use common::{ADMIN, ANA, ENERGIA, TestApp, step};
 use serde_json::{Value, json};
 
 fn worker(app: &TestApp) -> (Worker, Arc<TestClock>) {
@@ -49,7 +49,7 @@ both!(scheduled_payments_run_once_on_their_date, |app: TestApp| async move {
     let before = app.balance("cus_demo_ana", "COP").await;
     let in3 = date_in(&clock, 3);
 
-    // Bad input is refused by name, and nothing is scheduled.
+    step("Bad input is refused by name, and nothing is scheduled.");
     let yesterday = date_in(&clock, -1);
     let r = app
         .post(
@@ -111,7 +111,7 @@ both!(scheduled_payments_run_once_on_their_date, |app: TestApp| async move {
         .ok(201);
     assert_eq!(s["status"], "pending");
     let sid = s["id"].as_str().unwrap().to_owned();
-    // The same key replays the first answer rather than scheduling twice.
+    step("The same key replays the first answer rather than scheduling twice.");
     let again = app
         .post_idem(
             "/v1/scheduled-payments",
@@ -123,7 +123,7 @@ both!(scheduled_payments_run_once_on_their_date, |app: TestApp| async move {
         .ok(201);
     assert_eq!(again["id"], sid.as_str());
 
-    // A second one, cancelled before its date, never runs.
+    step("A second one, cancelled before its date, never runs.");
     let water = app.bill_id("blr_demo_acueducto", "AC-100200").await;
     let c = app
         .post(
@@ -144,7 +144,7 @@ both!(scheduled_payments_run_once_on_their_date, |app: TestApp| async move {
         .await
         .problem(409, "conflict");
 
-    // Not due yet: nothing happens.
+    step("Not due yet: nothing happens.");
     assert!(worker.tick().await.unwrap().is_idle());
     assert_eq!(app.balance("cus_demo_ana", "COP").await, before);
 
@@ -171,13 +171,13 @@ both!(scheduled_payments_run_once_on_their_date, |app: TestApp| async move {
         app.get(&format!("/v1/bills/{water}"), ADMIN).await.ok(200)["status"],
         "open"
     );
-    // Run again: nothing more is paid.
+    step("Run again: nothing more is paid.");
     assert!(worker.tick().await.unwrap().is_idle());
     app.post(&format!("/v1/scheduled-payments/{sid}/cancel"), ANA, json!({}))
         .await
         .problem(409, "conflict");
 
-    // A payment the wallet cannot cover fails with its reason, and the customer is told.
+    step("A payment the wallet cannot cover fails with its reason, and the customer is told.");
     let (_, other_bill) = app
         .biller_with_bill(
             "exact",
@@ -219,7 +219,7 @@ both!(scheduled_payments_run_once_on_their_date, |app: TestApp| async move {
     assert_eq!(notes["data"][0]["subject_id"], f["id"]);
     assert_eq!(app.balance(&poor, "COP").await, 10_000);
 
-    // Customers see only their own.
+    step("Customers see only their own.");
     let mine = app.get("/v1/scheduled-payments", ANA).await.ok(200);
     assert!(
         mine["data"]
@@ -242,7 +242,7 @@ both!(
     autopay_schedules_new_bills_and_skips_those_over_the_cap,
     |app: TestApp| async move {
         let (worker, clock) = worker(&app);
-        // Bad enrollments are refused by name.
+        step("Bad enrollments are refused by name.");
         let enroll = |body: Value| {
             let app = &app;
             async move { app.post("/v1/autopay", ANA, body).await }
@@ -280,7 +280,7 @@ both!(
         .await
         .ok(201);
 
-        // The biller presents next month's bill: its payment is scheduled 3 days before it is due.
+        step("The biller presents next month's bill: its payment is scheduled 3 days before it is due.");
         let due = date_in(&clock, 10);
         let bill = app
             .post(
@@ -298,7 +298,7 @@ both!(
         assert_eq!(s["amount"], 19_000_000);
         assert_eq!(s["execute_on"], date_in(&clock, 7).as_str());
 
-        // A telco bill over the cap is not scheduled; Ana is told instead.
+        step("A telco bill over the cap is not scheduled; Ana is told instead.");
         let over = app
             .post(
                 "/v1/bills",
@@ -326,7 +326,7 @@ both!(
                 .contains("over your limit")
         );
 
-        // On the date, the worker pays it.
+        step("On the date, the worker pays it.");
         clock.advance(time::Duration::days(7));
         assert_eq!(worker.tick().await.unwrap().payments_succeeded, 1);
         assert_eq!(
@@ -336,7 +336,7 @@ both!(
             "paid"
         );
 
-        // Turned off, autopay schedules nothing more.
+        step("Turned off, autopay schedules nothing more.");
         let off = app
             .raw(
                 reqwest::Method::DELETE,
@@ -422,7 +422,7 @@ both!(
         let (worker, clock) = worker(&app);
         let (rx, url) = Receiver::start().await;
 
-        // Registration refuses what it cannot deliver to, by name.
+        step("Registration refuses what it cannot deliver to, by name.");
         app.post(
             "/v1/webhook-endpoints",
             ENERGIA,
@@ -469,7 +469,7 @@ both!(
         let secret = ep["secret"].as_str().unwrap().to_owned();
         assert!(secret.starts_with("whsec_"));
         assert_eq!(ep["biller_id"], "blr_demo_energia");
-        // The secret is shown once.
+        step("The secret is shown once.");
         assert!(
             app.get(&format!("/v1/webhook-endpoints/{ep_id}"), ENERGIA)
                 .await
@@ -481,11 +481,11 @@ both!(
             .await
             .problem(404, "webhook_endpoint_not_found");
 
-        // A payment to Energía: two events, each signed, each with its id.
+        step("A payment to Energía: two events, each signed, each with its id.");
         app.post_idem("/v1/payments", ANA, "wh-pay-1", json!({"biller_id": "blr_demo_energia", "reference": "1002003001", "amount": 18_550_000, "currency": "COP"}))
         .await
         .ok(201);
-        // A payment to another biller is not Energía's to receive.
+        step("A payment to another biller is not Energía's to receive.");
         app.post_idem("/v1/payments", ANA, "wh-pay-2", json!({"biller_id": "blr_demo_gasnatural", "reference": "40050060", "amount": 4_315_000, "currency": "COP"}))
         .await
         .ok(201);
@@ -511,7 +511,7 @@ both!(
             .unwrap();
         let paid_event_id = header(&paid_event.0, "billpay-event-id").to_owned();
 
-        // The receiver fails: the attempt is logged, retried after the backoff, then delivered.
+        step("The receiver fails: the attempt is logged, retried after the backoff, then delivered.");
         rx.status.store(503, Ordering::SeqCst);
         app.post_idem(
             "/v1/payments",
@@ -572,7 +572,7 @@ both!(
         assert_eq!(codes, [503, 200]);
         rx.take();
 
-        // Replay sends the same event, with the same id, again.
+        step("Replay sends the same event, with the same id, again.");
         let r = app
             .post(
                 &format!("/v1/webhook-endpoints/{ep_id}/deliveries/{paid_event_id}/replay"),
@@ -593,7 +593,7 @@ both!(
         .await
         .problem(404, "event_not_found");
 
-        // Rotation: during the grace period both secrets verify; the old one stops after it.
+        step("Rotation: during the grace period both secrets verify; the old one stops after it.");
         app.post(
             &format!("/v1/webhook-endpoints/{ep_id}/rotate-secret"),
             ENERGIA,
@@ -642,7 +642,7 @@ both!(
         signature::verify(sig, body.as_bytes(), &new_secret, now, 300).unwrap();
         assert!(signature::verify(sig, body.as_bytes(), &secret, now, 300).is_err());
 
-        // A receiver that never comes back: retries stop three days after the event.
+        step("A receiver that never comes back: retries stop three days after the event.");
         rx.status.store(500, Ordering::SeqCst);
         let bill = app
         .post("/v1/bills", ENERGIA, json!({"reference": "1002003010", "customer_name": "Ana Gómez", "amount_due": 500_000, "currency": "COP", "due_date": "2030-01-31"}))
@@ -675,7 +675,7 @@ both!(
             ticks += 1;
             assert!(ticks < 40, "deliveries never gave up");
         }
-        // The worker's outcomes are in the metrics.
+        step("The worker's outcomes are in the metrics.");
         let metrics = app.raw(reqwest::Method::GET, "/metrics", None, &[], None).await.text;
         for outcome in ["delivered", "failed", "gave_up"] {
             let line = format!("billpay_webhook_attempts_total{{outcome=\"{outcome}\"}}");
@@ -687,7 +687,7 @@ both!(
                 .unwrap_or_else(|| panic!("no {line} in /metrics"));
             assert!(n > 0, "{line} is 0");
         }
-        // A platform endpoint receives every biller's events; disabled, it receives no more.
+        step("A platform endpoint receives every biller's events; disabled, it receives no more.");
         let platform = app
             .post(
                 "/v1/webhook-endpoints",
@@ -726,7 +726,7 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
 both!(
     settlement_matches_the_ledger_and_reconciliation_finds_planted_differences,
     |app: TestApp| async move {
-        // A biller that bears a fee of 1,000 plus 0.5 %, and takes partial payments.
+        step("A biller that bears a fee of 1,000 plus 0.5 %, and takes partial payments.");
         let (biller, bill) = app
             .biller_with_bill(
                 "partial",
@@ -764,7 +764,7 @@ both!(
             .as_i64()
             .unwrap();
 
-        // Today's report: every item, the fees, and a net equal to what the ledger says is owed.
+        step("Today's report: every item, the fees, and a net equal to what the ledger says is owed.");
         let today = format_date(business_date(time::OffsetDateTime::now_utc()));
         let report = app
             .get(&format!("/v1/billers/{biller}/settlement-reports/{today}"), ADMIN)
@@ -802,7 +802,7 @@ both!(
             .map(|r| r[7].parse::<i64>().unwrap())
             .sum();
         assert_eq!(net_of_rows, ledger_payable);
-        // Another biller cannot read it; bad dates and formats are named.
+        step("Another biller cannot read it; bad dates and formats are named.");
         app.get(&format!("/v1/billers/{biller}/settlement-reports/{today}"), ENERGIA)
             .await
             .problem(404, "biller_not_found");
@@ -815,14 +815,14 @@ both!(
         )
         .await
         .problem(400, "invalid_query");
-        // A day with nothing in it reports zeros.
+        step("A day with nothing in it reports zeros.");
         let empty = app
             .get(&format!("/v1/billers/{biller}/settlement-reports/2020-01-01"), ADMIN)
             .await
             .ok(200);
         assert_eq!(empty["totals"]["net_amount"], 0);
 
-        // The batch moves exactly that to the clearing account, in one balanced journal.
+        step("The batch moves exactly that to the clearing account, in one balanced journal.");
         app.post("/v1/settlement-batches", ENERGIA, json!({"biller_id": biller}))
             .await
             .problem(403, "forbidden");
@@ -885,7 +885,7 @@ both!(
             .await
             .problem(404, "settlement_batch_not_found");
 
-        // A biller's file with planted differences reports exactly those.
+        step("A biller's file with planted differences reports exactly those.");
         let conf = |i: usize| payments[i]["confirmation_number"].as_str().unwrap().to_owned();
         let file = format!(
             "id,amount\n{},1000000\n{},2500001\n{},500000\nPAY-UNKNOWN-1,777\n{},1000000\n",
@@ -950,7 +950,7 @@ both!(
                 ("missing_in_file".into(), conf(2), json!(333_333), Value::Null),
             ]
         );
-        // The bank's file: the transfer, by reference, for the net amount.
+        step("The bank's file: the transfer, by reference, for the net amount.");
         let bank = post_csv(
             format!("/v1/settlement-batches/{batch_id}/reconciliations?source=bank"),
             format!("id,amount\n{reference},{ledger_payable}\n"),
@@ -960,7 +960,7 @@ both!(
         .ok(201);
         assert_eq!(bank["matched"], json!([reference]));
         assert_eq!(bank["exceptions"], json!([]));
-        // Bad files are refused by row, and nothing is recorded.
+        step("Bad files are refused by row, and nothing is recorded.");
         let bad = post_csv(
             format!("/v1/settlement-batches/{batch_id}/reconciliations?source=biller"),
             "id,amount\nX,12.50\n".into(),
@@ -984,7 +984,7 @@ both!(
         .await
         .problem(400, "invalid_query");
 
-        // The exceptions are worked through and closed with a note.
+        step("The exceptions are worked through and closed with a note.");
         let open = app
             .get(
                 &format!("/v1/reconciliation-exceptions?status=open&batch_id={batch_id}"),

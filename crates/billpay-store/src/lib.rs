@@ -30,7 +30,7 @@ use std::time::Duration;
 use billpay_core::Rejection;
 use billpay_core::id::Kind;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 pub use apikeys::{ApiKeyRecord, NewApiKey, Role, hash_secret};
 pub use billers::{BillerPatch, NewBiller};
@@ -173,6 +173,18 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(opts.max_connections)
                     .acquire_timeout(opts.acquire_timeout)
+                    // A connection used within the last second is not pinged before it is handed
+                    // out (HikariCP's "alive bypass window"): the ping is a round trip per
+                    // request, and a connection that broke since is closed on its first error.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > Duration::from_secs(1) {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")

@@ -67,6 +67,7 @@ fn plan(clients: usize, run_id: &str) -> billpay_loadgen::Plan {
         duration: Duration::from_secs(20),
         max_requests: 50_000,
         run_id: run_id.to_owned(),
+        ..billpay_loadgen::Plan::default()
     }
 }
 

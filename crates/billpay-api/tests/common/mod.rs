@@ -40,6 +40,28 @@ macro_rules! both {
     };
 }
 
+/// The step of a scenario now running. A failing assertion prints it before its own message, so
+/// a failure in a long scenario names its step (`failed in step: …`).
+static STEP: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+pub fn step(name: &str) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Ok(step) = STEP.lock()
+                && !step.is_empty()
+            {
+                eprintln!("failed in step: {step}");
+            }
+            default(info);
+        }));
+    });
+    if let Ok(mut s) = STEP.lock() {
+        *s = name.to_owned();
+    }
+}
+
 pub struct Resp {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
