@@ -1,4 +1,5 @@
-//! Bearer API keys with roles. A key's secret is hashed with SHA-256 and looked up; verified keys
+//! Who is calling: a bearer API key with a role (machines), or a session cookie (people; see
+//! `session`). Bearer API keys with roles. A key's secret is hashed with SHA-256 and looked up; verified keys
 //! are cached for a minute so the hot path does not touch the database to authenticate.
 
 use std::collections::HashMap;
@@ -90,10 +91,20 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| unauthenticated("unauthenticated", "send an API key as `Authorization: Bearer <key>`"))?;
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            // People come with a session cookie; machines with an API key.
+            return match crate::session::token(&parts.headers) {
+                Some(token) => {
+                    let p = Principal(crate::session::principal(parts, state, &token).await?);
+                    parts.extensions.insert(p.clone());
+                    Ok(p)
+                }
+                None => Err(unauthenticated(
+                    "unauthenticated",
+                    "sign in, or send an API key as `Authorization: Bearer <key>`",
+                )),
+            };
+        };
         let secret = header
             .to_str()
             .ok()

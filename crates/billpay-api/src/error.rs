@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use billpay_core::Rejection;
-use billpay_store::StoreError;
+use billpay_store::{SignInRefusal, StoreError};
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -54,6 +54,8 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Option<Vec<ItemError>>,
     pub meaning: Meaning,
+    /// Seconds for `Retry-After`; transient answers without one say 1.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -64,6 +66,7 @@ impl ApiError {
             code: code.into(),
             detail: detail.into(),
             errors: None,
+            retry_after: None,
             meaning: if status.is_server_error() {
                 Meaning::Fault
             } else {
@@ -132,9 +135,15 @@ impl IntoResponse for ApiError {
             tracing::error!(code = %self.code, detail = %self.detail, "request failed");
         }
         let mut resp = problem_response(self.status, self.body());
-        if self.meaning == Meaning::Transient {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match self.retry_after {
+            Some(secs) => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            None if self.meaning == Meaning::Transient => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            None => {}
         }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
@@ -173,6 +182,20 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
+            StoreError::SignIn(r) => {
+                let detail = r.to_string();
+                match r {
+                    SignInRefusal::CodeInvalid => ApiError::new(StatusCode::UNAUTHORIZED, "code_invalid", detail),
+                    SignInRefusal::CodeExpired => ApiError::new(StatusCode::UNAUTHORIZED, "code_expired", detail),
+                    SignInRefusal::TooManyAttempts => {
+                        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", detail)
+                    }
+                    SignInRefusal::TooManyCodes { retry_after } => ApiError {
+                        retry_after: Some(retry_after),
+                        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_codes", detail)
+                    },
+                }
+            }
             StoreError::Contention => ApiError::transient(
                 StatusCode::CONFLICT,
                 "bill_busy",

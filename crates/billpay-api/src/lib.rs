@@ -16,6 +16,7 @@ pub mod observe;
 pub mod ofrep;
 pub mod openapi;
 pub mod routes;
+pub mod session;
 pub mod web;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub struct Inner {
     pub keys: auth::KeyCache,
     pub inflight: idem::InFlight,
     pub flags: ofrep::FlagCache,
+    pub sessions: session::Policy,
 }
 
 impl std::ops::Deref for AppState {
@@ -53,11 +55,16 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(store: Store) -> Self {
+        Self::with_sessions(store, session::Policy::default())
+    }
+
+    pub fn with_sessions(store: Store, sessions: session::Policy) -> Self {
         AppState(Arc::new(Inner {
             store,
             keys: auth::KeyCache::default(),
             inflight: idem::InFlight::default(),
             flags: ofrep::FlagCache::default(),
+            sessions,
         }))
     }
 }

@@ -6,7 +6,9 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::routes::{billers, bills, customers, dashboard, flags, ledger, payments, scheduled, settlement, webhooks};
+use crate::routes::{
+    auth, billers, bills, customers, dashboard, flags, ledger, payments, scheduled, settlement, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,10 +33,11 @@ Errors are RFC 9457 problem documents with a stable `code`. POSTs that create so
         webhooks::rotate_secret, webhooks::list_deliveries, webhooks::get_delivery, webhooks::replay,
         settlement::settlement_report, settlement::create_batch, settlement::list_batches, settlement::get_batch,
         settlement::reconcile, settlement::list_exceptions, settlement::close_exception,
+        auth::send_code, auth::sign_in, auth::list_sessions, auth::sign_out, auth::end_session, auth::sign_out_everywhere,
     ),
     components(schemas(Problem)),
     modifiers(&Common),
-    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "operations")),
+    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "sign-in"), (name = "operations")),
 )]
 pub struct ApiDoc;
 
@@ -47,6 +50,14 @@ impl Modify for Common {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // People: the session cookie set by `POST /v1/auth/sessions` (`billpay_session` on
+        // plain-HTTP loopback).
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::new("__Host-billpay_session"),
+            )),
         );
         let problem = |desc: &str| {
             ResponseBuilder::new()

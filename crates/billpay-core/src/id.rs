@@ -26,6 +26,9 @@ pub enum Kind {
     SettlementBatch,
     Reconciliation,
     ReconciliationException,
+    SignInCode,
+    Session,
+    Email,
 }
 
 impl Kind {
@@ -53,6 +56,9 @@ impl Kind {
             Kind::SettlementBatch => "stl",
             Kind::Reconciliation => "rec",
             Kind::ReconciliationException => "rex",
+            Kind::SignInCode => "sic",
+            Kind::Session => "ses",
+            Kind::Email => "eml",
         }
     }
 
@@ -80,6 +86,9 @@ impl Kind {
             Kind::SettlementBatch => "settlement batch",
             Kind::Reconciliation => "reconciliation",
             Kind::ReconciliationException => "reconciliation exception",
+            Kind::SignInCode => "sign-in code",
+            Kind::Session => "session",
+            Kind::Email => "e-mail",
         }
     }
 }

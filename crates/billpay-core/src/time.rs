@@ -17,6 +17,21 @@ pub fn now() -> String {
     format_timestamp(OffsetDateTime::now_utc())
 }
 
+/// The stored form of the time `offset` from now (negative: in the past).
+pub fn from_now(offset: time::Duration) -> String {
+    format_timestamp(OffsetDateTime::now_utc() + offset)
+}
+
+/// Whole seconds from one stored timestamp to another; `None` when either does not parse.
+pub fn seconds_between(from: &str, to: &str) -> Option<i64> {
+    let rfc = &time::format_description::well_known::Rfc3339;
+    let (a, b) = (
+        OffsetDateTime::parse(from, rfc).ok()?,
+        OffsetDateTime::parse(to, rfc).ok()?,
+    );
+    Some((b - a).whole_seconds())
+}
+
 pub fn today() -> Date {
     OffsetDateTime::now_utc().date()
 }

@@ -20,6 +20,7 @@ mod payments;
 mod rows;
 mod scheduled;
 mod settlement;
+mod signin;
 mod stats;
 pub mod testing;
 pub mod verify;
@@ -43,6 +44,10 @@ pub use outbox::{Attempt, AttemptOutcome, ClaimedDelivery, EVENT_TYPES, NewEndpo
 pub use payments::{PayTarget, PaymentFilter};
 pub use scheduled::{NewAutopay, NewScheduledPayment};
 pub use settlement::FileLine;
+pub use signin::{
+    CODE_WINDOW_MINUTES, CODES_PER_WINDOW, MAX_CODE_ATTEMPTS, NewSession, OutgoingEmail, QueuedEmail, SessionRecord,
+    SignInRefusal, hash_with,
+};
 pub use stats::{BillerFigures, Dashboard, DayFigures, VariantFigures, Volume};
 pub use verify::{Violation, verify_ledger};
 
@@ -68,6 +73,9 @@ pub enum StoreError {
     /// The same bill kept changing under an optimistic payment; the client should retry.
     #[error("the bill is being paid by other requests right now; retry")]
     Contention,
+    /// A sign-in step was refused (a wrong or spent code, too many attempts or codes).
+    #[error(transparent)]
+    SignIn(#[from] signin::SignInRefusal),
     /// The change clashes with the current state (a name taken, a stale version).
     #[error("{0}")]
     Conflict(String),

@@ -61,6 +61,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_posting_engine.sql"),
         sqlite: include_str!("../migrations/sqlite/0008_posting_engine.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sign_in",
+        postgres: include_str!("../migrations/postgres/0009_sign_in.sql"),
+        sqlite: include_str!("../migrations/sqlite/0009_sign_in.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

@@ -1,5 +1,6 @@
 //! The v1 resources.
 
+pub mod auth;
 pub mod billers;
 pub mod bills;
 pub mod customers;
@@ -23,6 +24,7 @@ use crate::extract::encode_cursor;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(auth::router())
         .merge(billers::router())
         .merge(bills::router())
         .merge(customers::router())

@@ -1,0 +1,254 @@
+//! Sessions for people. The browser holds a random token in an `HttpOnly` cookie that no script
+//! can read; the server keeps only its SHA-256 with the session. A request made with the cookie
+//! reaches the same authorization code as one made with an API key, as the customer the session
+//! belongs to. Requests that change something must come from BillPay's own pages: their
+//! `Origin` (or, without one, `Sec-Fetch-Site`) is checked, which stops cross-site request forgery.
+
+use std::time::Duration;
+
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+use billpay_store::{ApiKeyRecord, Role, hash_secret};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The cookie's name where it can be `Secure` (HTTPS, or any deployment): the `__Host-` prefix
+/// makes the browser refuse it unless it is Secure, host-only and for the whole site.
+pub const SECURE_COOKIE: &str = "__Host-billpay_session";
+/// Its name on plain-HTTP loopback (`./dev run`), where a Secure cookie may not be set.
+pub const LOCAL_COOKIE: &str = "billpay_session";
+
+/// How long sessions and codes live, and which other origins may send requests with a session.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// A session unused this long is over.
+    pub idle: Duration,
+    /// A session is over this long after sign-in, however busy.
+    pub absolute: Duration,
+    /// How long an e-mailed code stays good.
+    pub code_ttl: Duration,
+    /// Origins, besides the server's own, whose pages may use a session (the frontends' origins
+    /// when they are served from elsewhere).
+    pub trusted_origins: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(12 * 60 * 60),
+            code_ttl: Duration::from_secs(10 * 60),
+            trusted_origins: Vec::new(),
+        }
+    }
+}
+
+/// A new session token: 32 random bytes, hex.
+pub fn new_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+fn is_loopback(host: &str) -> bool {
+    let name = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+/// Whether the request came over plain HTTP to this machine's loopback, where the cookie cannot
+/// be `Secure`. Behind a proxy, `X-Forwarded-Proto: https` says otherwise.
+fn plain_local(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    is_loopback(host) && !https
+}
+
+/// The `Set-Cookie` value that gives the browser `token` for `max_age`.
+pub fn set_cookie(headers: &HeaderMap, token: &str, max_age: Duration) -> HeaderValue {
+    let v = if plain_local(headers) {
+        format!(
+            "{LOCAL_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+            max_age.as_secs()
+        )
+    } else {
+        format!(
+            "{SECURE_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
+            max_age.as_secs()
+        )
+    };
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(headers: &HeaderMap) -> HeaderValue {
+    HeaderValue::from_static(if plain_local(headers) {
+        "billpay_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    } else {
+        "__Host-billpay_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+    })
+}
+
+/// The session token the request's cookies carry, if any.
+pub fn token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == SECURE_COOKIE || *name == LOCAL_COOKIE)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Refuses a request that would change something with a session unless it comes from BillPay's
+/// own pages: its `Origin` is this server's or a trusted one; without an `Origin`, the browser's
+/// `Sec-Fetch-Site` says same-origin. A client that sends neither is not a browser and should
+/// use an API key.
+pub fn check_origin(method: &Method, headers: &HeaderMap, trusted: &[String]) -> Result<(), ApiError> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let refuse = |why: &str| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_refused",
+            format!("a request that changes something with a session must come from BillPay's own pages: {why}"),
+        )
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    match headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or_default()) {
+        Some(origin) => {
+            let authority = origin.split_once("://").map_or("", |(_, a)| a);
+            if (!host.is_empty() && authority == host) || trusted.iter().any(|t| t == origin) {
+                Ok(())
+            } else {
+                Err(refuse(&format!("Origin {origin:?} is not this site")))
+            }
+        }
+        None => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            Some("same-origin") => Ok(()),
+            Some(site) => Err(refuse(&format!("Sec-Fetch-Site is {site:?}"))),
+            None => Err(refuse("the request has no Origin")),
+        },
+    }
+}
+
+/// The principal of a request that carries a session cookie: the session's customer, checked for
+/// expiry and idleness, and the request checked for its origin.
+pub async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<ApiKeyRecord, ApiError> {
+    let policy = &state.sessions;
+    let now = billpay_core::time::now();
+    let idle = time::Duration::try_from(policy.idle).unwrap_or(time::Duration::MINUTE);
+    let session = state
+        .store
+        .live_session(
+            &hash_secret(token),
+            &now,
+            &billpay_core::time::from_now(-idle),
+            &billpay_core::time::from_now(-time::Duration::MINUTE),
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "the session has ended (signed out, idle too long, or too old); sign in again",
+            )
+        })?;
+    check_origin(&parts.method, &parts.headers, &policy.trusted_origins)?;
+    Ok(ApiKeyRecord {
+        id: session.id,
+        role: Role::Customer,
+        biller_id: None,
+        customer_id: Some(session.customer_id),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                *k,
+                HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static("")),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn the_cookie_is_secure_except_on_plain_http_loopback() {
+        let d = Duration::from_secs(60);
+        let local = set_cookie(&headers(&[("host", "127.0.0.1:8080")]), "t", d);
+        assert!(
+            local
+                .to_str()
+                .unwrap_or_default()
+                .starts_with("billpay_session=t; Path=/; HttpOnly")
+        );
+        let real = set_cookie(&headers(&[("host", "pay.example.com")]), "t", d);
+        let real = real.to_str().unwrap_or_default();
+        assert!(
+            real.starts_with("__Host-billpay_session=t; Path=/; Secure; HttpOnly; SameSite=Lax"),
+            "{real}"
+        );
+        let proxied = set_cookie(
+            &headers(&[("host", "localhost:8080"), ("x-forwarded-proto", "https")]),
+            "t",
+            d,
+        );
+        assert!(proxied.to_str().unwrap_or_default().contains("Secure"));
+    }
+
+    #[test]
+    fn only_same_site_pages_change_things_with_a_session() {
+        let post = Method::POST;
+        let own = headers(&[("host", "pay.example.com"), ("origin", "https://pay.example.com")]);
+        assert!(check_origin(&post, &own, &[]).is_ok());
+        let evil = headers(&[("host", "pay.example.com"), ("origin", "https://evil.example")]);
+        assert_eq!(
+            check_origin(&post, &evil, &[]).map_err(|e| e.code),
+            Err("csrf_refused".to_owned())
+        );
+        assert!(check_origin(&post, &evil, &["https://evil.example".to_owned()]).is_ok());
+        let fetch = headers(&[("host", "pay.example.com"), ("sec-fetch-site", "same-origin")]);
+        assert!(check_origin(&post, &fetch, &[]).is_ok());
+        let cross = headers(&[("host", "pay.example.com"), ("sec-fetch-site", "cross-site")]);
+        assert!(check_origin(&post, &cross, &[]).is_err());
+        assert!(check_origin(&post, &headers(&[("host", "pay.example.com")]), &[]).is_err());
+        assert!(check_origin(&Method::GET, &evil, &[]).is_ok());
+    }
+
+    #[test]
+    fn only_well_formed_tokens_are_read() {
+        let t = new_token();
+        assert_eq!(
+            token(&headers(&[("cookie", &format!("a=b; billpay_session={t}"))])),
+            Some(t.clone())
+        );
+        assert_eq!(
+            token(&headers(&[("cookie", &format!("__Host-billpay_session={t}"))])),
+            Some(t)
+        );
+        assert_eq!(token(&headers(&[("cookie", "billpay_session=short")])), None);
+    }
+}
