@@ -6,8 +6,12 @@
 //!   retried with exponential backoff for up to three days. A worker killed mid-delivery loses
 //!   its lease and another delivers again, with the same event id for the receiver to drop.
 //!
+//! - **E-mail.** Messages queued with what they announce (sign-in codes) are claimed under a
+//!   lease and sent over SMTP (`mail`), tried again a few times when the relay fails.
+//!
 //! The worker reads the time from a [`Clock`], which tests move by hand.
 
+pub mod mail;
 pub mod signature;
 
 use std::sync::Arc;
@@ -98,6 +102,8 @@ pub struct Tally {
     pub payments_failed: u64,
     pub deliveries_ok: u64,
     pub deliveries_failed: u64,
+    pub emails_sent: u64,
+    pub emails_failed: u64,
 }
 
 impl Tally {
@@ -109,6 +115,8 @@ impl Tally {
         self.payments_failed += o.payments_failed;
         self.deliveries_ok += o.deliveries_ok;
         self.deliveries_failed += o.deliveries_failed;
+        self.emails_sent += o.emails_sent;
+        self.emails_failed += o.emails_failed;
     }
 }
 
@@ -145,6 +153,7 @@ pub struct Worker {
     clock: Arc<dyn Clock>,
     client: HttpClient,
     settings: Settings,
+    mailer: Option<mail::Mailer>,
 }
 
 impl Worker {
@@ -154,7 +163,48 @@ impl Worker {
             clock,
             client: http_client(),
             settings,
+            mailer: None,
         }
+    }
+
+    /// Sends queued e-mail through `mailer`. Without one, e-mail waits in the outbox.
+    pub fn with_mailer(mut self, mailer: mail::Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Claims one batch of due e-mails and sends them; `Tally::default()` without a mailer.
+    pub async fn send_emails(&self) -> Result<Tally, WorkerError> {
+        let Some(mailer) = &self.mailer else {
+            return Ok(Tally::default());
+        };
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .claim_emails(
+                &format_timestamp(now),
+                &format_timestamp(now + self.settings.lease),
+                self.settings.batch,
+            )
+            .await?;
+        let mut t = Tally::default();
+        for m in claimed {
+            match mailer.send(&m).await {
+                Ok(()) => {
+                    self.store.email_sent(&m.id).await?;
+                    t.emails_sent += 1;
+                }
+                Err(why) => {
+                    let retry = mail::retry_delay(m.attempts).map(|d| format_timestamp(self.clock.now() + d));
+                    tracing::warn!(email = %m.id, attempt = m.attempts, error = %why, gave_up = retry.is_none(), "e-mail not sent");
+                    self.store.email_failed(&m.id, &why, retry.as_deref()).await?;
+                    t.emails_failed += 1;
+                }
+            }
+        }
+        metrics::counter!("billpay_emails_total", "outcome" => "sent").increment(t.emails_sent);
+        metrics::counter!("billpay_emails_total", "outcome" => "failed").increment(t.emails_failed);
+        Ok(t)
     }
 
     /// Posts a body; `Ok(status)` when the receiver answered, `Err(why)` when it did not.
@@ -288,6 +338,7 @@ impl Worker {
     /// One pass: scheduled payments, then deliveries until none is due.
     pub async fn tick(&self) -> Result<Tally, WorkerError> {
         let mut t = self.run_scheduled().await?;
+        t.add(self.send_emails().await?);
         loop {
             let d = self.deliver_batch().await?;
             let idle = d.is_idle();

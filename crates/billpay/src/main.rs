@@ -72,6 +72,8 @@ enum Command {
         worker: bool,
         #[command(flatten)]
         worker_args: WorkerArgs,
+        #[command(flatten)]
+        sessions: SessionArgs,
     },
     /// Run the worker: scheduled payments and webhook delivery. Any number may run at once.
     Worker {
@@ -141,6 +143,43 @@ struct WorkerArgs {
     /// Seconds to wait when there is nothing to do.
     #[arg(long, env = "BILLPAY_WORKER_POLL_SECS", default_value_t = 0.5)]
     poll_secs: f64,
+    /// The SMTP relay that sends e-mail (sign-in codes): `smtps://user:password@host:465`,
+    /// `smtp://user:password@host:587?tls=required`, or `smtp://127.0.0.1:PORT` for a relay on
+    /// this machine. Without one, e-mail waits in the outbox.
+    #[arg(long, env = "BILLPAY_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Who BillPay's e-mail comes from.
+    #[arg(
+        long,
+        env = "BILLPAY_MAIL_FROM",
+        default_value = "BillPay <no-reply@billpay.localhost>"
+    )]
+    mail_from: String,
+}
+
+/// How long people's sessions and sign-in codes live.
+#[derive(clap::Args)]
+struct SessionArgs {
+    /// Minutes a session may go unused before it ends.
+    #[arg(long, env = "BILLPAY_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    session_idle_minutes: u64,
+    /// Hours after sign-in a session ends, however busy.
+    #[arg(long, env = "BILLPAY_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+    session_max_hours: u64,
+    /// Minutes an e-mailed sign-in code stays good.
+    #[arg(long, env = "BILLPAY_SIGN_IN_CODE_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    sign_in_code_minutes: u64,
+}
+
+impl SessionArgs {
+    fn policy(&self, trusted_origins: &[String]) -> billpay_api::session::Policy {
+        billpay_api::session::Policy {
+            idle: Duration::from_secs(self.session_idle_minutes * 60),
+            absolute: Duration::from_secs(self.session_max_hours * 3600),
+            code_ttl: Duration::from_secs(self.sign_in_code_minutes * 60),
+            trusted_origins: trusted_origins.to_vec(),
+        }
+    }
 }
 
 impl WorkerArgs {
@@ -168,11 +207,21 @@ impl WorkerArgs {
     }
 
     fn worker(&self, store: &Store) -> anyhow::Result<billpay_worker::Worker> {
-        Ok(billpay_worker::Worker::new(
+        let worker = billpay_worker::Worker::new(
             store.clone(),
             std::sync::Arc::new(billpay_core::time::SystemClock),
             self.settings()?,
-        ))
+        );
+        Ok(match &self.smtp_url {
+            Some(url) => worker.with_mailer(
+                billpay_worker::mail::Mailer::new(url, &self.mail_from)
+                    .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?,
+            ),
+            None => {
+                tracing::warn!("no SMTP relay (BILLPAY_SMTP_URL): e-mail, such as sign-in codes, waits in the outbox");
+                worker
+            }
+        })
     }
 }
 
@@ -272,6 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             web,
             worker,
             worker_args,
+            sessions,
         } => {
             let store = open(&cli, *db_max_connections).await?;
             let worker = if *worker {
@@ -289,7 +339,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo_keys = Some(keys);
             }
             let options = web_options(web, demo_keys.as_ref());
-            serve(store, *listen, *idempotency_retention_days, options, worker).await?;
+            let state = AppState::with_sessions(store.clone(), sessions.policy(&web.cors_origin));
+            serve(state, *listen, *idempotency_retention_days, options, worker).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker {
@@ -441,12 +492,13 @@ fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>) -> billpay_api::Opt
 }
 
 async fn serve(
-    store: Store,
+    state: AppState,
     listen: SocketAddr,
     retention_days: u32,
     options: billpay_api::Options,
     worker: Option<billpay_worker::Worker>,
 ) -> anyhow::Result<()> {
+    let store = state.store.clone();
     let sweeper = tokio::spawn(sweep_idempotency_keys(store.clone(), retention_days));
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = worker.map(|w| {
@@ -456,7 +508,7 @@ async fn serve(
         }))
     });
     let web = options.web.is_some();
-    let router = app_with(AppState::new(store.clone()), options);
+    let router = app_with(state, options);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
