@@ -29,7 +29,7 @@ impl Smtp {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(python)
+        let mut child = Command::new(python)
             .args([
                 "-m",
                 "aiosmtpd",
@@ -50,6 +50,8 @@ impl Smtp {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("aiosmtpd did not listen on {port}");
     }
 }
