@@ -28,10 +28,16 @@ async function page() {
   return p;
 }
 
-/** Signs `customer` in on the entry page and waits until the entry page sends them on. */
+/**
+ * Signs `customer` in on the entry page as a person does: the e-mail address, then the code from
+ * the inbox. Waits until the entry page sends them on, and returns where.
+ */
 async function signIn(p, customer) {
   await p.goto(server.base + '/');
-  await p.getByLabel('Clave de API de cliente').fill(customer.key);
+  await p.getByLabel('Correo electrónico').fill(customer.email);
+  await p.getByRole('button', { name: 'Enviar código' }).click();
+  const code = await server.codeFor(customer.email);
+  await p.getByLabel('Código de 6 dígitos').fill(code);
   await p.getByRole('button', { name: 'Ingresar', exact: true }).click();
   await p.waitForURL(/\/(a|b)\/$/);
   return new URL(p.url()).pathname;
@@ -225,7 +231,7 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
   const p = await page();
   await p.goto(server.base + '/');
   assert.deepEqual(await axe(p), []);
-  // Keyboard only: tab to the key field, type, press Enter.
+  // Keyboard only: tab to the e-mail field, type, press Enter; then the code, and Enter.
   const focusedId = () =>
     p.evaluate(() => {
       let el = document.activeElement;
@@ -233,12 +239,17 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
       return el?.id ?? '';
     });
   const order = [];
-  for (let i = 0; i < 4 && !order.includes('key'); i++) {
+  for (let i = 0; i < 4 && !order.includes('email'); i++) {
     await p.keyboard.press('Tab');
     order.push(await focusedId());
   }
-  assert.deepEqual(order, ['lang', 'key'], 'language, then the key field');
-  await p.keyboard.type(customer.key);
+  assert.deepEqual(order, ['lang', 'email'], 'language, then the e-mail field');
+  await p.keyboard.type(customer.email);
+  await p.keyboard.press('Enter');
+  await p.getByLabel('Código de 6 dígitos').waitFor();
+  assert.deepEqual(await axe(p), []);
+  await p.getByLabel('Código de 6 dígitos').focus();
+  await p.keyboard.type(await server.codeFor(customer.email));
   await p.keyboard.press('Enter');
   await p.waitForURL(/\/(a|b)\/$/);
   await p.getByTestId('balances').waitFor();
@@ -275,4 +286,40 @@ test('the dashboard shows payments, success rate and the A/B comparison', async 
   assert.equal(await ab.locator('rect').count(), figures.experiment.length);
   assert.ok(figures.experiment.some((v) => v.variant === 'b' && v.converted >= 1));
   await admin.context().close();
+});
+
+test('a signed-in customer holds no secret a script can read, and signing out ends the session', async () => {
+  const customer = await newCustomer(server.base);
+  const p = await page();
+  await signIn(p, customer);
+  await p.getByTestId('balances').waitFor();
+  const [cookie] = (await p.context().cookies()).filter((c) => c.name === 'billpay_session');
+  assert.ok(cookie, 'the session cookie is set');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Lax');
+  const seen = await p.evaluate(() => ({
+    cookie: document.cookie,
+    storage: JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+  }));
+  assert.ok(!seen.cookie.includes('billpay_session'), `document.cookie shows the session: ${seen.cookie}`);
+  assert.ok(!seen.cookie.includes(cookie.value));
+  assert.ok(!seen.storage.includes(cookie.value), 'the token is not in storage');
+  assert.ok(!/bpk_/.test(seen.storage), `an API key is in storage: ${seen.storage}`);
+  assert.ok(!(await p.content()).includes('Clave de API'), 'no screen asks for an API key');
+
+  // Signing out ends the session on the server: the old cookie no longer works.
+  await p.getByRole('button', { name: 'Salir' }).click();
+  await p.getByLabel('Correo electrónico').waitFor();
+  const resp = await fetch(server.base + '/v1/me', { headers: { cookie: `billpay_session=${cookie.value}` } });
+  assert.equal(resp.status, 401);
+  await p.context().close();
+});
+
+test('the demo signs a demo customer in with one click', async () => {
+  const p = await page();
+  await p.goto(server.base + '/');
+  await p.getByRole('button', { name: 'Ingresar como Ana Gómez' }).click();
+  await p.waitForURL(/\/(a|b)\/$/);
+  await p.getByTestId('balances').waitFor();
+  await p.context().close();
 });

@@ -2,7 +2,8 @@
 // Chromium through playwright-core. Never downloads a browser.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -26,14 +27,66 @@ export function chromiumPath() {
   return process.env.BILLPAY_CHROMIUM ?? '/usr/bin/chromium';
 }
 
-/** The billpay server on a free port, with a fresh embedded database. */
+/** A free TCP port on loopback. */
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** aiosmtpd on loopback, keeping every message it receives in a maildir. */
+async function startSmtp(mailDir) {
+  const python = process.env.BILLPAY_PYTHON;
+  if (!python) throw new Error('BILLPAY_PYTHON: a Python with aiosmtpd (./dev test installs it)');
+  const port = await freePort();
+  const child = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', mailDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((ok) => {
+      const sock = new Socket();
+      sock.once('connect', () => {
+        sock.destroy();
+        ok(true);
+      });
+      sock.once('error', () => ok(false));
+      sock.connect(port, '127.0.0.1');
+    });
+    if (up) return { port, child };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill();
+  throw new Error(`aiosmtpd did not listen on ${port}`);
+}
+
+/**
+ * The billpay server on a free port, with a fresh embedded database, its worker, and an SMTP
+ * server (aiosmtpd) that receives the e-mail it sends: `codeFor(email)` reads a sign-in code
+ * the way a person would, from the inbox.
+ */
 export async function startServer() {
   const bin = process.env.BILLPAY_BIN ?? resolve(here, '../../target/debug/billpay');
   const dataDir = mkdtempSync(join(tmpdir(), 'billpay-e2e-'));
-  const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, BILLPAY_WEB_DIR: process.env.BILLPAY_WEB_DIR ?? resolve(here, '../dist'), BILLPAY_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const mailDir = join(dataDir, 'mail');
+  const smtp = await startSmtp(mailDir);
+  const child = spawn(
+    bin,
+    ['serve', '--demo', '--worker', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--smtp-url', `smtp://127.0.0.1:${smtp.port}`],
+    {
+      env: {
+        ...process.env,
+        BILLPAY_WEB_DIR: process.env.BILLPAY_WEB_DIR ?? resolve(here, '../dist'),
+        BILLPAY_LOG: 'error',
+        BILLPAY_WORKER_POLL_SECS: '0.1',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const base = await new Promise((ok, fail) => {
     let out = '';
     const timer = setTimeout(() => fail(new Error(`billpay did not start: ${out}`)), 30_000);
@@ -47,11 +100,36 @@ export async function startServer() {
     });
     child.on('exit', (code) => fail(new Error(`billpay exited with ${code}: ${out}`)));
   });
+  const seen = new Set();
   return {
     base,
+    /** The newest sign-in code e-mailed to `email` that was not read before; waits up to 10 s. */
+    async codeFor(email) {
+      for (let i = 0; i < 200; i++) {
+        let files = [];
+        try {
+          files = readdirSync(join(mailDir, 'new'));
+        } catch {
+          /* nothing received yet */
+        }
+        for (const f of files) {
+          if (seen.has(f)) continue;
+          const text = readFileSync(join(mailDir, 'new', f), 'utf8');
+          const to = text.match(/^To: (.*)$/m)?.[1]?.trim();
+          const code = text.match(/^Subject: .*?(\d{6})\s*$/m)?.[1];
+          if (to === email && code) {
+            seen.add(f);
+            return code;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no sign-in code reached ${email}`);
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+      smtp.child.kill();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -75,13 +153,12 @@ export async function api(base, key, method, path, body, expect = [200, 201]) {
 
 let counter = 0;
 
-/** A new customer with a funded COP wallet and an API key; returns { id, key }. */
+/** A new customer with an e-mail address and a funded COP wallet; returns { id, email, name }. */
 export async function newCustomer(base, name = 'Cliente de prueba') {
   counter += 1;
   const c = await api(base, ADMIN, 'POST', '/v1/customers', { name: `${name} ${counter}`, email: `e2e${counter}@example.com` });
   await api(base, ADMIN, 'POST', `/v1/customers/${c.id}/wallet/topups`, { amount: 100_000_000, currency: 'COP' });
-  const key = await api(base, ADMIN, 'POST', `/v1/customers/${c.id}/api-keys`, { label: 'e2e' });
-  return { id: c.id, key: key.secret, name: c.name };
+  return { id: c.id, email: c.email, name: c.name };
 }
 
 /** A biller that takes partial payments, with one open bill of COP 125.000 for `reference`. */

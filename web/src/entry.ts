@@ -8,7 +8,7 @@ import { request } from './lib/api';
 import { config } from './lib/config';
 import { t } from './lib/i18n';
 import { FlagClient, flagValue } from './lib/ofrep';
-import { type Session, customerSession, saveCustomerSession } from './lib/session';
+import { type Session, currentSession } from './lib/session';
 import './components/bp-header';
 import './components/bp-signin';
 
@@ -27,7 +27,7 @@ async function variantFor(session: Session): Promise<'a' | 'b'> {
   }
   if (chosen !== 'a' && chosen !== 'b') return 'a';
   try {
-    const exposure = await request<{ variant: string }>(`/v1/flag-sets/${cfg.flagSet}/exposures`, session.key, {
+    const exposure = await request<{ variant: string }>(`/v1/flag-sets/${cfg.flagSet}/exposures`, null, {
       body: { flag: FLAG, variant: chosen },
     });
     return exposure.variant === 'b' ? 'b' : 'a';
@@ -50,7 +50,6 @@ function signIn() {
         <p>${t('app.tagline')}</p>
         <bp-signin
           @signed-in=${(e: CustomEvent<Session>) => {
-            saveCustomerSession(e.detail);
             void route(e.detail);
           }}
         ></bp-signin>
@@ -60,10 +59,14 @@ function signIn() {
 }
 
 document.documentElement.lang = localStorage.getItem('bp.locale') ?? 'es-CO';
+let signedIn = false;
 window.addEventListener('bp-locale', () => {
-  const s = customerSession();
-  if (!s) signIn();
+  if (!signedIn) signIn();
 });
-const session = customerSession();
-if (session) void route(session);
-else signIn();
+currentSession()
+  .catch(() => null)
+  .then((session) => {
+    signedIn = session !== null;
+    if (session) void route(session);
+    else signIn();
+  });

@@ -32,6 +32,8 @@ pub struct Policy {
     /// Origins, besides the server's own, whose pages may use a session (the frontends' origins
     /// when they are served from elsewhere).
     pub trusted_origins: Vec<String>,
+    /// `serve --demo` only: anyone may sign in as a demo customer with one click.
+    pub demo_sign_in: bool,
 }
 
 impl Default for Policy {
@@ -41,6 +43,7 @@ impl Default for Policy {
             absolute: Duration::from_secs(12 * 60 * 60),
             code_ttl: Duration::from_secs(10 * 60),
             trusted_origins: Vec::new(),
+            demo_sign_in: false,
         }
     }
 }

@@ -356,3 +356,31 @@ both!(
             .problem(401, "session_expired");
     }
 );
+
+both!(
+    a_recorded_address_signs_in_as_its_customer_and_demo_sign_in_is_demo_only,
+    |app: TestApp| async move {
+        step("A customer the back office recorded with an address signs in as that customer.");
+        let c = app
+            .post(
+                "/v1/customers",
+                ADMIN,
+                json!({"name": "Pedro Díaz", "email": "Pedro@Example.com"}),
+            )
+            .await
+            .ok(201);
+        let (_, signed) = app.sign_in("pedro@example.com").await;
+        assert_eq!(signed["new_customer"], false);
+        assert_eq!(signed["session"]["customer_id"], c["id"]);
+
+        step("Without --demo there is no demo sign-in.");
+        app.json_post(
+            "/v1/auth/demo-sessions",
+            None,
+            None,
+            json!({"customer_id": "cus_demo_ana"}),
+        )
+        .await
+        .problem(404, "route_not_found");
+    }
+);

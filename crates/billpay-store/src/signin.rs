@@ -109,6 +109,38 @@ pub(crate) async fn queue_email(conn: &mut AnyConnection, mail: &OutgoingEmail, 
     Ok(id)
 }
 
+async fn insert_session(
+    conn: &mut AnyConnection,
+    customer_id: &str,
+    token_hash: &str,
+    session: &NewSession<'_>,
+    now: &str,
+) -> Result<SessionRecord> {
+    let record = SessionRecord {
+        id: id::new(Kind::Session),
+        customer_id: customer_id.to_owned(),
+        created_at: now.to_owned(),
+        last_seen_at: now.to_owned(),
+        expires_at: session.expires_at.to_owned(),
+        user_agent: session.user_agent.chars().take(200).collect(),
+        ip: session.ip.chars().take(64).collect(),
+    };
+    sqlx::query(
+        "INSERT INTO sessions (id, token_hash, customer_id, created_at, last_seen_at, expires_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+    )
+    .bind(&record.id)
+    .bind(token_hash)
+    .bind(&record.customer_id)
+    .bind(now)
+    .bind(&record.expires_at)
+    .bind(&record.user_agent)
+    .bind(&record.ip)
+    .execute(&mut *conn)
+    .await?;
+    Ok(record)
+}
+
 impl Store {
     /// Stores a new code for `email` (its hash) and queues `mail`, which carries it, in one
     /// transaction: the code exists exactly when its e-mail is on its way. Refused when the
@@ -219,9 +251,33 @@ impl Store {
             .bind(email)
             .fetch_optional(&mut *tx)
             .await?;
-        let (customer_id, created) = match existing {
-            Some(r) => (r.text("customer_id")?, false),
-            None => {
+        // A customer the back office recorded with this address, who has never signed in, is
+        // the one the code proves: the address's owner now controls it.
+        let recorded = match existing {
+            Some(_) => None,
+            None => sqlx::query(
+                "SELECT id FROM customers WHERE lower(email) = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM customer_logins l WHERE l.customer_id = customers.id) \
+                 ORDER BY created_at, id LIMIT 1",
+            )
+            .bind(email)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.text("id"))
+            .transpose()?,
+        };
+        let (customer_id, created) = match (existing, recorded) {
+            (Some(r), _) => (r.text("customer_id")?, false),
+            (None, Some(customer_id)) => {
+                sqlx::query("INSERT INTO customer_logins (email, customer_id, created_at) VALUES ($1, $2, $3)")
+                    .bind(email)
+                    .bind(&customer_id)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+                (customer_id, false)
+            }
+            (None, None) => {
                 let customer_id = id::new(Kind::Customer);
                 sqlx::query("INSERT INTO customers (id, name, email, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(&customer_id)
@@ -239,30 +295,20 @@ impl Store {
                 (customer_id, true)
             }
         };
-        let record = SessionRecord {
-            id: id::new(Kind::Session),
-            customer_id,
-            created_at: now.clone(),
-            last_seen_at: now.clone(),
-            expires_at: session.expires_at.to_owned(),
-            user_agent: session.user_agent.chars().take(200).collect(),
-            ip: session.ip.chars().take(64).collect(),
-        };
-        sqlx::query(
-            "INSERT INTO sessions (id, token_hash, customer_id, created_at, last_seen_at, expires_at, user_agent, ip) \
-             VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
-        )
-        .bind(&record.id)
-        .bind(token_hash)
-        .bind(&record.customer_id)
-        .bind(&now)
-        .bind(&record.expires_at)
-        .bind(&record.user_agent)
-        .bind(&record.ip)
-        .execute(&mut *tx)
-        .await?;
+        let record = insert_session(&mut tx, &customer_id, token_hash, session, &now).await?;
         tx.commit().await?;
         Ok((record, created))
+    }
+
+    /// Opens a session for `customer_id` without a code: the demo's one-click sign-in.
+    pub async fn open_session(
+        &self,
+        customer_id: &str,
+        token_hash: &str,
+        session: &NewSession<'_>,
+    ) -> Result<SessionRecord> {
+        let mut conn = self.pool.acquire().await?;
+        insert_session(&mut conn, customer_id, token_hash, session, &billpay_core::time::now()).await
     }
 
     /// The live session whose token hashes to `token_hash`: not revoked, not past its absolute

@@ -172,12 +172,13 @@ struct SessionArgs {
 }
 
 impl SessionArgs {
-    fn policy(&self, trusted_origins: &[String]) -> billpay_api::session::Policy {
+    fn policy(&self, trusted_origins: &[String], demo: bool) -> billpay_api::session::Policy {
         billpay_api::session::Policy {
             idle: Duration::from_secs(self.session_idle_minutes * 60),
             absolute: Duration::from_secs(self.session_max_hours * 3600),
             code_ttl: Duration::from_secs(self.sign_in_code_minutes * 60),
             trusted_origins: trusted_origins.to_vec(),
+            demo_sign_in: demo,
         }
     }
 }
@@ -339,7 +340,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo_keys = Some(keys);
             }
             let options = web_options(web, demo_keys.as_ref());
-            let state = AppState::with_sessions(store.clone(), sessions.policy(&web.cors_origin));
+            if *demo {
+                tracing::warn!(
+                    "DEMO MODE: anyone can sign in as a demo customer without a code (POST /v1/auth/demo-sessions); never run --demo where real people can reach it"
+                );
+            }
+            let state = AppState::with_sessions(store.clone(), sessions.policy(&web.cors_origin, *demo));
             serve(state, *listen, *idempotency_retention_days, options, worker).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -480,7 +486,13 @@ fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>) -> billpay_api::Opt
         "flagsKey": flags_key,
     });
     if let Some(d) = demo {
-        config["demo"] = serde_json::json!({"admin": d.admin, "customers": d.customers});
+        // Customers sign in with a session; the page gets their ids and names, never a key.
+        let customers: Vec<serde_json::Value> = d
+            .customers
+            .iter()
+            .map(|c| serde_json::json!({"id": c.id, "name": c.name}))
+            .collect();
+        config["demo"] = serde_json::json!({"admin": d.admin, "customers": customers});
     }
     billpay_api::Options {
         web: served.then(|| Web {

@@ -2,7 +2,7 @@ import { html, css } from 'lit';
 import { config } from '../lib/config';
 import { t } from '../lib/i18n';
 import { FlagClient, flagValue } from '../lib/ofrep';
-import { type Session, customerSession, saveCustomerSession } from '../lib/session';
+import { type Session, currentSession, endSession } from '../lib/session';
 import { BpElement, shared } from './base';
 import './bp-header';
 import './bp-signin';
@@ -20,11 +20,14 @@ export class BpCustomerApp extends BpElement {
   static properties = {
     variant: { type: String },
     session: { state: true },
+    checked: { state: true },
     topups: { state: true },
     categories: { state: true },
   };
   variant: 'a' | 'b' = 'a';
-  session: Session | null = customerSession();
+  session: Session | null = null;
+  /** Whether the server has said who the cookie belongs to yet. */
+  checked = false;
   topups = true;
   categories = true;
   static styles = [
@@ -53,7 +56,17 @@ export class BpCustomerApp extends BpElement {
   connectedCallback() {
     super.connectedCallback();
     document.documentElement.lang = document.documentElement.lang || 'es-CO';
-    void this.loadFlags();
+    void this.loadSession();
+  }
+
+  private async loadSession() {
+    try {
+      this.session = await currentSession();
+    } catch {
+      this.session = null;
+    }
+    this.checked = true;
+    await this.loadFlags();
   }
 
   private async loadFlags() {
@@ -71,13 +84,12 @@ export class BpCustomerApp extends BpElement {
 
   private signedIn(e: CustomEvent<Session>) {
     this.session = e.detail;
-    saveCustomerSession(e.detail);
     // The entry page decides the variant for a customer who just signed in.
     location.assign('/');
   }
 
-  private signOut() {
-    saveCustomerSession(null);
+  private async signOut() {
+    await endSession();
     this.session = null;
     location.assign('/');
   }
@@ -87,9 +99,8 @@ export class BpCustomerApp extends BpElement {
     return html`<bp-header .who=${s?.name ?? ''} .subtitle=${this.variant.toUpperCase()} @signout=${this.signOut}></bp-header>
       ${s
         ? html`<main data-variant=${this.variant}>
-            <bp-wallet .apiKey=${s.key} .customerId=${s.customerId} .topups=${this.topups}></bp-wallet>
+            <bp-wallet .customerId=${s.customerId} .topups=${this.topups}></bp-wallet>
             <bp-pay
-              .apiKey=${s.key}
               .mode=${this.variant === 'a' ? 'review' : 'one-step'}
               .categories=${this.categories}
               @paid=${() => {
@@ -97,9 +108,11 @@ export class BpCustomerApp extends BpElement {
                 void this.renderRoot.querySelector<BpHistory>('bp-history')?.refresh();
               }}
             ></bp-pay>
-            <bp-history class="wide" .apiKey=${s.key}></bp-history>
+            <bp-history class="wide"></bp-history>
           </main>`
-        : html`<main><p class="muted">${t('app.tagline')}</p><bp-signin @signed-in=${this.signedIn}></bp-signin></main>`}`;
+        : this.checked
+          ? html`<main><p class="muted">${t('app.tagline')}</p><bp-signin @signed-in=${this.signedIn}></bp-signin></main>`
+          : html`<main><p role="status">${t('entry.choosing')}</p></main>`}`;
   }
 }
 customElements.define('bp-customer-app', BpCustomerApp);

@@ -7,12 +7,10 @@ import { BpElement, shared } from './base';
 /** The customer's payments, newest first, each with its printable receipt. */
 export class BpHistory extends BpElement {
   static properties = {
-    apiKey: { attribute: false },
     payments: { state: true },
     billers: { state: true },
     receipt: { state: true },
   };
-  apiKey = '';
   payments: Payment[] = [];
   billers = new Map<string, string>();
   receipt = '';
@@ -38,13 +36,13 @@ export class BpHistory extends BpElement {
   }
 
   async refresh() {
-    const [payments, list] = await Promise.all([request<List<Payment>>('/v1/payments?limit=20', this.apiKey), billers(this.apiKey)]);
+    const [payments, list] = await Promise.all([request<List<Payment>>('/v1/payments?limit=20', null), billers(null)]);
     this.billers = new Map(list.map((b) => [b.id, b.name]));
     this.payments = payments.data;
   }
 
   private async open(p: Payment) {
-    this.receipt = await request<string>(`/v1/payments/${p.id}/receipt`, this.apiKey, { accept: 'text/html' });
+    this.receipt = await request<string>(`/v1/payments/${p.id}/receipt`, null, { accept: 'text/html' });
     await this.updateComplete;
     this.renderRoot.querySelector('dialog')?.showModal();
   }

@@ -15,7 +15,6 @@ import { BpElement, shared } from './base';
  */
 export class BpPay extends BpElement {
   static properties = {
-    apiKey: { attribute: false },
     mode: { type: String },
     categories: { type: Boolean },
     billers: { state: true },
@@ -29,7 +28,6 @@ export class BpPay extends BpElement {
     error: { state: true },
     done: { state: true },
   };
-  apiKey = '';
   mode: 'review' | 'one-step' = 'review';
   categories = true;
   billers: Biller[] = [];
@@ -47,7 +45,7 @@ export class BpPay extends BpElement {
 
   async connectedCallback() {
     super.connectedCallback();
-    this.billers = (await billers(this.apiKey)).filter((b) => b.status === 'active');
+    this.billers = (await billers(null)).filter((b) => b.status === 'active');
   }
 
   private found(): Biller[] {
@@ -82,7 +80,7 @@ export class BpPay extends BpElement {
     this.error = '';
     this.done = null;
     try {
-      const list = await request<List<Bill>>(`/v1/bills/lookup?${query}`, this.apiKey);
+      const list = await request<List<Bill>>(`/v1/bills/lookup?${query}`, null);
       const first = list.data[0];
       if (first && first.biller_id !== this.biller?.id) {
         this.biller = this.billers.find((b) => b.id === first.biller_id) ?? this.biller;
@@ -132,12 +130,12 @@ export class BpPay extends BpElement {
     this.busy = true;
     this.error = '';
     try {
-      this.done = await request<Payment>('/v1/payments', this.apiKey, {
+      this.done = await request<Payment>('/v1/payments', null, {
         body: { bill_id: this.bill.id, amount: this.amount, currency: this.bill.currency },
         idempotencyKey: this.attemptKey,
       });
       this.reviewing = false;
-      this.bill = await request<Bill>(`/v1/bills/${this.bill.id}`, this.apiKey);
+      this.bill = await request<Bill>(`/v1/bills/${this.bill.id}`, null);
       this.prepare(this.bill.amount_outstanding > 0 ? this.bill.amount_outstanding : null);
       this.dispatchEvent(new CustomEvent('paid', { detail: this.done, bubbles: true, composed: true }));
     } catch (err) {

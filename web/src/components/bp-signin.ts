@@ -1,22 +1,28 @@
 import { html } from 'lit';
 import { ApiError, request } from '../lib/api';
 import { config, type DemoCustomer } from '../lib/config';
-import { t } from '../lib/i18n';
-import type { Session } from '../lib/session';
+import { locale, t } from '../lib/i18n';
+import { type Session, currentSession } from '../lib/session';
 import { BpElement, shared } from './base';
 
-interface Me {
-  role: string;
-  customer_id: string | null;
-  name: string | null;
-}
-
-/** Customer sign-in with an API key; the demo offers its customers. Emits `signed-in`. */
+/**
+ * Customer sign-in: an e-mail address, then the six-digit code BillPay e-mails to it. The session
+ * that results is an HttpOnly cookie; this element never sees it. The demo (`serve --demo`)
+ * offers its customers with one click. Emits `signed-in` with who signed in.
+ */
 export class BpSignin extends BpElement {
-  static properties = { demo: { state: true }, error: { state: true }, busy: { state: true } };
+  static properties = {
+    demo: { state: true },
+    error: { state: true },
+    busy: { state: true },
+    email: { state: true },
+    codeSent: { state: true },
+  };
   demo: DemoCustomer[] = [];
   error = '';
   busy = false;
+  email = '';
+  codeSent = false;
   static styles = shared;
 
   async connectedCallback() {
@@ -24,40 +30,95 @@ export class BpSignin extends BpElement {
     this.demo = (await config()).demo?.customers ?? [];
   }
 
-  async signIn(key: string) {
+  private async step(action: () => Promise<void>) {
     this.busy = true;
     this.error = '';
     try {
-      const me = await request<Me>('/v1/me', key.trim());
-      if (me.role !== 'customer' || !me.customer_id) throw new ApiError(403, 'forbidden', '');
-      const session: Session = { key: key.trim(), customerId: me.customer_id, name: me.name ?? me.customer_id };
-      this.dispatchEvent(new CustomEvent('signed-in', { detail: session, bubbles: true, composed: true }));
+      await action();
     } catch (e) {
-      this.error = e instanceof ApiError && e.status === 0 ? t('error.network') : t('signin.bad');
+      if (!(e instanceof ApiError) || e.status === 0) this.error = t('error.network');
+      else if (e.status === 429) this.error = t('signin.limited');
+      else if (e.code === 'invalid_request' && !this.codeSent) this.error = t('signin.badEmail');
+      else this.error = t('signin.bad');
     } finally {
       this.busy = false;
     }
   }
 
+  private async done() {
+    const session: Session | null = await currentSession();
+    if (!session) throw new ApiError(401, 'session_expired', '');
+    this.dispatchEvent(new CustomEvent('signed-in', { detail: session, bubbles: true, composed: true }));
+  }
+
+  private sendCode(email: string) {
+    return this.step(async () => {
+      await request('/v1/auth/email-codes', null, { body: { email, locale: locale() } });
+      this.email = email;
+      this.codeSent = true;
+    });
+  }
+
+  private signIn(code: string) {
+    return this.step(async () => {
+      await request('/v1/auth/sessions', null, { body: { email: this.email, code } });
+      await this.done();
+    });
+  }
+
+  private demoSignIn(customerId: string) {
+    return this.step(async () => {
+      await request('/v1/auth/demo-sessions', null, { body: { customer_id: customerId } });
+      await this.done();
+    });
+  }
+
+  private field(id: string): string {
+    return this.renderRoot.querySelector<HTMLInputElement>(`#${id}`)?.value.trim() ?? '';
+  }
+
   render() {
+    const form = this.codeSent
+      ? html`<form
+          @submit=${(e: Event) => {
+            e.preventDefault();
+            const code = this.field('code');
+            if (code) void this.signIn(code);
+          }}
+        >
+          <p role="status">${t('signin.sent', { email: this.email })}</p>
+          <label for="code">${t('signin.code')}</label>
+          <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required />
+          <button type="submit" ?disabled=${this.busy}>${t('signin.submit')}</button>
+          <button
+            type="button"
+            class="secondary"
+            @click=${() => {
+              this.codeSent = false;
+              this.error = '';
+            }}
+          >
+            ${t('signin.other')}
+          </button>
+        </form>`
+      : html`<form
+          @submit=${(e: Event) => {
+            e.preventDefault();
+            const email = this.field('email');
+            if (email) void this.sendCode(email);
+          }}
+        >
+          <label for="email">${t('signin.email')}</label>
+          <input id="email" name="email" type="email" autocomplete="email" required .value=${this.email} />
+          <button type="submit" ?disabled=${this.busy}>${t('signin.send')}</button>
+        </form>`;
     return html`<section class="card" aria-labelledby="signin-title">
       <h2 id="signin-title">${t('signin.title')}</h2>
-      <form
-        @submit=${(e: Event) => {
-          e.preventDefault();
-          const input = this.renderRoot.querySelector<HTMLInputElement>('#key');
-          if (input?.value) void this.signIn(input.value);
-        }}
-      >
-        <label for="key">${t('signin.key')}</label>
-        <input id="key" name="key" autocomplete="off" required />
-        <button type="submit" ?disabled=${this.busy}>${t('signin.submit')}</button>
-      </form>
-      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
+      ${form} ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
       ${this.demo.length
         ? html`<h3>${t('signin.demo')}</h3>
             ${this.demo.map(
-              (c) => html`<button type="button" class="secondary" data-customer=${c.id} @click=${() => this.signIn(c.key)}>
+              (c) => html`<button type="button" class="secondary" data-customer=${c.id} @click=${() => this.demoSignIn(c.id)}>
                 ${t('signin.as', { name: c.name })}
               </button>`,
             )}`

@@ -7,7 +7,6 @@ import { BpElement, shared } from './base';
 /** Wallet balances and, when the `wallet-topups` flag allows, a top-up form. */
 export class BpWallet extends BpElement {
   static properties = {
-    apiKey: { attribute: false },
     customerId: { attribute: false },
     topups: { type: Boolean },
     wallet: { state: true },
@@ -15,7 +14,6 @@ export class BpWallet extends BpElement {
     error: { state: true },
     busy: { state: true },
   };
-  apiKey = '';
   customerId = '';
   topups = true;
   wallet: Wallet | null = null;
@@ -31,7 +29,7 @@ export class BpWallet extends BpElement {
   }
 
   async refresh() {
-    this.wallet = await request<Wallet>(`/v1/customers/${this.customerId}/wallet`, this.apiKey);
+    this.wallet = await request<Wallet>(`/v1/customers/${this.customerId}/wallet`, null);
   }
 
   private async topUp(e: Event) {
@@ -47,7 +45,7 @@ export class BpWallet extends BpElement {
     }
     this.busy = true;
     try {
-      await request(`/v1/customers/${this.customerId}/wallet/topups`, this.apiKey, {
+      await request(`/v1/customers/${this.customerId}/wallet/topups`, null, {
         body: { amount, currency },
         idempotencyKey: this.attemptKey,
       });

@@ -60,7 +60,6 @@ async function settle(el: { updateComplete: Promise<boolean> }) {
 async function payFlow(mode: 'review' | 'one-step') {
   const calls = fakeApi();
   const el = document.createElement('bp-pay') as BpPay;
-  el.apiKey = 'bpk_test';
   el.mode = mode;
   document.body.append(el);
   await settle(el);
@@ -79,7 +78,6 @@ describe('bp-pay', () => {
   it('finds the bill and its biller from a pasted invoice barcode', async () => {
     const calls = fakeApi();
     const el = document.createElement('bp-pay') as BpPay;
-    el.apiKey = 'bpk_test';
     document.body.append(el);
     await settle(el);
     const root = el.shadowRoot!;

@@ -27,9 +27,14 @@ export function newIdempotencyKey(): string {
   return crypto.randomUUID();
 }
 
-export async function request<T>(path: string, key: string, opts: RequestOptions = {}): Promise<T> {
+/**
+ * Calls the API. With `key`, as that API key (the flags admin); without, as the signed-in person,
+ * whose session cookie the browser sends (and which no script here can read).
+ */
+export async function request<T>(path: string, key: string | null, opts: RequestOptions = {}): Promise<T> {
   const { apiBase } = await config();
-  const headers: Record<string, string> = { authorization: `Bearer ${key}` };
+  const headers: Record<string, string> = {};
+  if (key) headers.authorization = `Bearer ${key}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
   if (opts.ifMatch !== undefined) headers['if-match'] = `"${opts.ifMatch}"`;
@@ -39,6 +44,7 @@ export async function request<T>(path: string, key: string, opts: RequestOptions
     resp = await fetch(apiBase + path, {
       method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
       headers,
+      credentials: key ? 'omit' : 'include',
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     });
   } catch {
@@ -106,10 +112,13 @@ export interface List<T> {
   next_cursor: string | null;
 }
 
-const billerLists = new Map<string, Promise<Biller[]>>();
+const billerLists = new Map<string | null, Promise<Biller[]>>();
 
-/** The billers a key may see, fetched once per page and shared by the components that need them. */
-export function billers(key: string): Promise<Biller[]> {
+/**
+ * The billers a key (or, with `null`, the signed-in person) may see, fetched once per page and
+ * shared by the components that need them.
+ */
+export function billers(key: string | null): Promise<Biller[]> {
   let list = billerLists.get(key);
   if (!list) {
     list = request<List<Biller>>('/v1/billers?limit=100', key).then((l) => l.data);

@@ -4,7 +4,6 @@
 export interface DemoCustomer {
   id: string;
   name: string;
-  key: string;
 }
 
 export interface Config {

@@ -29,6 +29,82 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/auth/sessions/current", delete(sign_out))
         .route("/v1/auth/sessions/{session_id}", delete(end_session))
+        .route("/v1/auth/demo-sessions", post(demo_sign_in))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSignIn {
+    pub customer_id: String,
+}
+
+/// `serve --demo` only: a session for one of the demo customers, with no code, so the tour's
+/// "sign in as Ana" is one click. Without `--demo` the route does not exist (404); with it, it
+/// refuses every customer but the demo ones. Not in the OpenAPI document.
+pub async fn demo_sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: ApiJson<DemoSignIn>,
+) -> Result<Response, ApiError> {
+    if !state.sessions.demo_sign_in {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+            "no such endpoint; see /openapi.json",
+        ));
+    }
+    let customer_id = &body.value()?.customer_id;
+    if !customer_id.starts_with("cus_demo_") {
+        return Err(ApiError::forbidden("demo sign-in is only for the demo customers"));
+    }
+    if headers.contains_key(header::ORIGIN) {
+        session::check_origin(&axum::http::Method::POST, &headers, &state.sessions.trusted_origins)?;
+    }
+    state.store.get_customer(customer_id).await?;
+    let token = session::new_token();
+    let policy = &state.sessions;
+    let expires_at =
+        billpay_core::time::from_now(time::Duration::try_from(policy.absolute).unwrap_or(time::Duration::HOUR));
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let record = state
+        .store
+        .open_session(
+            customer_id,
+            &hash_secret(&token),
+            &NewSession {
+                user_agent: &user_agent,
+                ip: &client_ip(&headers),
+                expires_at: &expires_at,
+            },
+        )
+        .await?;
+    tracing::warn!(customer = %customer_id, "DEMO sign-in without a code (serve --demo)");
+    audit(
+        &state,
+        &record.id,
+        "signed in",
+        customer_id,
+        json!({"method": "demo"}),
+        &headers,
+    )
+    .await;
+    let mut resp = (
+        StatusCode::CREATED,
+        axum::Json(SignedIn {
+            session: view(record.clone(), Some(&record.id)),
+            new_customer: false,
+        }),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        session::set_cookie(&headers, &token, policy.absolute),
+    );
+    Ok(resp)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
