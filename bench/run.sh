@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # BillPay payment benchmark. Everything runs in one go on one machine, so the ratios are fair:
-#   1. customer-key payments, then admin-key payments: N clients in a closed loop, PostgreSQL;
+#   1. customer-key payments, session-cookie payments (as the web apps pay), then admin-key
+#      payments: N clients in a closed loop, PostgreSQL;
 #   2. pgbench running bench/payment.sql (generated from the server's own statement) on the same
 #      data with as many clients: the reference;
 #   3. an open loop at half pgbench's rate: p50, p99 and p99.9 as a customer sees them;
@@ -127,6 +128,28 @@ json.dump(f, open(sys.argv[1], "w"))
 PY
 }
 
+# A session per customer, signed in as a person does: a code e-mailed to their address (read back
+# from the outbox in the database, standing in for the inbox), then the sign-in.
+sessions() {
+  local i email code tokens="$WORK/sessions.txt"
+  : > "$tokens"
+  for i in $(seq 0 $((CLIENTS - 1))); do
+    email="load$i@bench.example"
+    curl -sf -X POST "$(url 0)/v1/auth/email-codes" -H 'content-type: application/json' -d "{\"email\":\"$email\"}" >/dev/null
+    code=$(psql "$PG/billpay_bench" -Atc "SELECT substring(subject from '[0-9]{6}') FROM emails WHERE to_address = '$email' ORDER BY created_at DESC LIMIT 1")
+    curl -sf -D "$WORK/headers.txt" -o /dev/null -X POST "$(url 0)/v1/auth/sessions" -H 'content-type: application/json' \
+      -d "{\"email\":\"$email\",\"code\":\"$code\"}"
+    sed -nE 's/^[Ss]et-[Cc]ookie: billpay_session=([0-9a-f]{64}).*/\1/p' "$WORK/headers.txt" >> "$tokens"
+  done
+  python3 - "$FIXTURE" "$tokens" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))
+f["customer_sessions"] = [l.strip() for l in open(sys.argv[2]) if l.strip()]
+assert len(f["customer_sessions"]) == len(f["customers"]), "a customer could not sign in"
+json.dump(f, open(sys.argv[1], "w"))
+PY
+}
+
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 DB="$PG/billpay_bench?sslmode=$SSLMODE"
@@ -167,7 +190,9 @@ CREATE UNIQUE INDEX ON bench_customers (n);
 SQL
 pgbench_closed pgbench-before
 start_server 0 "$DB"
+sessions
 settle; load pg-customer --clients "$CLIENTS" --seconds "$SECONDS_" --auth customer
+settle; load pg-session --clients "$CLIENTS" --seconds "$SECONDS_" --auth session
 settle; load pg-admin --clients "$CLIENTS" --seconds "$SECONDS_" --auth admin
 stop_servers
 pgbench_closed pgbench-after
@@ -221,6 +246,7 @@ def row(label, s, ratio=True):
 print(f"BillPay payment benchmark: {clients} clients, {secs} s per PostgreSQL run, on this machine")
 print(f"{'':<34}{'pay/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'p99.9':>8}{'errors':>7}{'srv CPU':>8}{'pg CPU':>8}{'/pgbench':>9}")
 row(f"customer keys, closed loop", r("pg-customer"))
+row(f"session cookies, closed loop", r("pg-session"))
 row(f"admin key, closed loop", r("pg-admin"))
 for when in ("before", "after"):
     p = r(f"pgbench-{when}")
@@ -236,5 +262,8 @@ print(f"same key to two servers at once: {race['pairs']} keys made {race['paymen
 for n in ("1", "4", clients):
     row(f"SQLite, {n} client(s)", r(f"sqlite-{n}"), ratio=False)
 print(f"/pgbench: against the mean of the two pgbench runs, {tps:.0f} tps.")
+cs, ss = r("pg-customer"), r("pg-session")
+print(f"session cookies / customer keys: throughput {ss['payments_per_second'] / cs['payments_per_second']:.2f}, "
+      f"p99 {ss['p99_ms'] / cs['p99_ms']:.2f}")
 print("CPU is cores used on average (this machine has", __import__("os").cpu_count(), "); errors count answers other than 201.")
 PY

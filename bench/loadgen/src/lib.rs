@@ -19,6 +19,9 @@ pub struct Fixture {
     /// One customer API key per customer, in the same order, when the load pays as customers.
     #[serde(default)]
     pub customer_keys: Vec<String>,
+    /// One session token per customer, in the same order, when the load pays as people.
+    #[serde(default)]
+    pub customer_sessions: Vec<String>,
 }
 
 /// One payment request and what came of it.
@@ -64,10 +67,14 @@ async fn post(
     idem: Option<&str>,
     ct: &str,
 ) -> anyhow::Result<(u16, Value)> {
-    let mut req = http
-        .post(format!("{base}{path}"))
-        .bearer_auth(key)
-        .header("content-type", ct);
+    let mut req = http.post(format!("{base}{path}")).header("content-type", ct);
+    // A person's session: the cookie, from a page of the site itself.
+    req = match key.strip_prefix("session:") {
+        Some(token) => req
+            .header("cookie", format!("billpay_session={token}"))
+            .header("origin", base),
+        None => req.bearer_auth(key),
+    };
     if let Some(i) = idem {
         req = req.header("idempotency-key", i);
     }
@@ -137,7 +144,7 @@ pub async fn setup(base: &str, admin: &str, bills: usize, customers: usize) -> a
             base,
             admin,
             "/v1/customers",
-            &json!({"name": format!("Load {i}")}),
+            &json!({"name": format!("Load {i}"), "email": format!("load{i}@bench.example")}),
             None,
             "application/json",
         )
@@ -166,6 +173,7 @@ pub async fn setup(base: &str, admin: &str, bills: usize, customers: usize) -> a
         bills: bill_ids,
         customers: customer_ids,
         customer_keys: Vec::new(),
+        customer_sessions: Vec::new(),
     })
 }
 
@@ -213,6 +221,8 @@ impl Default for Plan {
 pub enum Auth {
     Admin,
     Customer,
+    /// Each customer's session cookie, as the web apps pay.
+    Session,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -245,7 +255,17 @@ fn seats(base: &str, admin: &str, fixture: &Fixture, plan: &Plan) -> anyhow::Res
                         .customer_keys
                         .get(customer)
                         .cloned()
-                        .context("the fixture has no customer keys: add them with `keys`")?,
+                        .context("the fixture has no customer keys")?,
+                    None,
+                ),
+                Auth::Session => (
+                    format!(
+                        "session:{}",
+                        fixture
+                            .customer_sessions
+                            .get(customer)
+                            .context("the fixture has no customer sessions")?
+                    ),
                     None,
                 ),
             };

@@ -42,8 +42,8 @@ enum Cmd {
         max_requests: u64,
         #[arg(long, default_value = "load")]
         run_id: String,
-        /// Pay with the admin key naming the customer, or with each customer's own key (the
-        /// fixture's `customer_keys`).
+        /// Pay with the admin key naming the customer, with each customer's own key (the
+        /// fixture's `customer_keys`), or with each customer's session cookie (`customer_sessions`).
         #[arg(long, default_value = "admin")]
         auth: String,
         /// Send at this many requests per second (an open loop) instead of a closed loop.
@@ -144,7 +144,8 @@ async fn main() -> anyhow::Result<()> {
             let auth = match auth.as_str() {
                 "admin" => billpay_loadgen::Auth::Admin,
                 "customer" => billpay_loadgen::Auth::Customer,
-                other => anyhow::bail!("--auth {other:?}: use admin or customer"),
+                "session" => billpay_loadgen::Auth::Session,
+                other => anyhow::bail!("--auth {other:?}: use admin, customer or session"),
             };
             let plan = billpay_loadgen::Plan {
                 clients,

@@ -16,7 +16,7 @@ use billpay_store::{CODE_WINDOW_MINUTES, NewSession, OutgoingEmail, SessionRecor
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, path_id};
 use crate::session;
 
@@ -250,7 +250,9 @@ async fn audit(
 /// Send a one-time sign-in code to an e-mail address. The answer is the same whether or not the
 /// address has an account, so it tells nobody who is a customer.
 #[utoipa::path(post, path = "/v1/auth/email-codes", tag = "sign-in", request_body = SendCode,
-    responses((status = 202, description = "the code is on its way", body = CodeSent)))]
+    responses((status = 202, description = "the code is on its way", body = CodeSent),
+        (status = 429, description = "too many codes for this address: `too_many_codes`, with `Retry-After`",
+            body = Problem, content_type = "application/problem+json")))]
 pub async fn send_code(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -308,7 +310,9 @@ pub async fn send_code(
 /// Sign in with the code from the e-mail. The first sign-in with an address opens the customer's
 /// account. The session's token is set as an `HttpOnly` cookie and never appears in a body.
 #[utoipa::path(post, path = "/v1/auth/sessions", tag = "sign-in", request_body = SignIn,
-    responses((status = 201, description = "signed in; the session cookie is set", body = SignedIn)))]
+    responses((status = 201, description = "signed in; the session cookie is set", body = SignedIn),
+        (status = 429, description = "too many wrong codes: `too_many_attempts`; ask for a new code",
+            body = Problem, content_type = "application/problem+json")))]
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
