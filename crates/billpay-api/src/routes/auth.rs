@@ -61,50 +61,82 @@ pub async fn demo_sign_in(
         session::check_origin(&axum::http::Method::POST, &headers, &state.sessions.trusted_origins)?;
     }
     state.store.get_customer(customer_id).await?;
-    let token = session::new_token();
-    let policy = &state.sessions;
-    let expires_at =
-        billpay_core::time::from_now(time::Duration::try_from(policy.absolute).unwrap_or(time::Duration::HOUR));
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let opening = Opening::new(&headers, &state.sessions);
     let record = state
         .store
-        .open_session(
-            customer_id,
-            &hash_secret(&token),
-            &NewSession {
-                user_agent: &user_agent,
-                ip: &client_ip(&headers),
-                expires_at: &expires_at,
-            },
-        )
+        .open_session(customer_id, &hash_secret(&opening.token), &opening.session())
         .await?;
     tracing::warn!(customer = %customer_id, "DEMO sign-in without a code (serve --demo)");
+    Ok(signed_in(&state, &headers, record, &opening.token, "demo", false).await)
+}
+
+/// What a new session is opened with: its token (for the cookie only), where it comes from, and
+/// when it ends at the latest.
+struct Opening {
+    token: String,
+    user_agent: String,
+    ip: String,
+    expires_at: String,
+}
+
+impl Opening {
+    fn new(headers: &HeaderMap, policy: &session::Policy) -> Self {
+        Opening {
+            token: session::new_token(),
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            ip: client_ip(headers),
+            expires_at: billpay_core::time::from_now(
+                time::Duration::try_from(policy.absolute).unwrap_or(time::Duration::HOUR),
+            ),
+        }
+    }
+
+    fn session(&self) -> NewSession<'_> {
+        NewSession {
+            user_agent: &self.user_agent,
+            ip: &self.ip,
+            expires_at: &self.expires_at,
+        }
+    }
+}
+
+/// The answer to a sign-in, audited: the session, and the cookie that carries its token.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    record: SessionRecord,
+    token: &str,
+    method: &str,
+    created: bool,
+) -> Response {
     audit(
-        &state,
+        state,
         &record.id,
         "signed in",
-        customer_id,
-        json!({"method": "demo"}),
-        &headers,
+        &record.customer_id,
+        json!({"method": method, "new_customer": created}),
+        headers,
     )
     .await;
     let mut resp = (
         StatusCode::CREATED,
         axum::Json(SignedIn {
             session: view(record.clone(), Some(&record.id)),
-            new_customer: false,
+            new_customer: created,
         }),
     )
         .into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        session::set_cookie(&headers, &token, policy.absolute),
+        session::set_cookie(headers, token, state.sessions.absolute),
     );
-    Ok(resp)
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -336,29 +368,10 @@ pub async fn sign_in(
     if name.chars().count() > 200 {
         return Err(ApiError::invalid("name is longer than 200 characters"));
     }
-    let policy = &state.sessions;
-    let token = session::new_token();
-    let expires_at =
-        billpay_core::time::from_now(time::Duration::try_from(policy.absolute).unwrap_or(time::Duration::HOUR));
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let ip = client_ip(&headers);
+    let opening = Opening::new(&headers, &state.sessions);
     let result = state
         .store
-        .redeem_sign_in_code(
-            &email,
-            code,
-            &name,
-            &hash_secret(&token),
-            &NewSession {
-                user_agent: &user_agent,
-                ip: &ip,
-                expires_at: &expires_at,
-            },
-        )
+        .redeem_sign_in_code(&email, code, &name, &hash_secret(&opening.token), &opening.session())
         .await;
     let (record, created) = match result {
         Ok(r) => r,
@@ -376,30 +389,7 @@ pub async fn sign_in(
             return Err(err);
         }
     };
-    audit(
-        &state,
-        &record.id,
-        "signed in",
-        &record.customer_id,
-        json!({"method": "email_code", "new_customer": created}),
-        &headers,
-    )
-    .await;
-    let mut resp = (
-        StatusCode::CREATED,
-        axum::Json(SignedIn {
-            session: view(record.clone(), Some(&record.id)),
-            new_customer: created,
-        }),
-    )
-        .into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        session::set_cookie(&headers, &token, policy.absolute),
-    );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(signed_in(&state, &headers, record, &opening.token, "email_code", created).await)
 }
 
 fn customer_of(who: &Principal) -> Result<&str, ApiError> {
