@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 
-use billpay_store::{ApiKeyRecord, Role, hash_secret};
+use billpay_store::{ApiKeyRecord, Role, Scope, hash_secret};
 
 use crate::AppState;
 use crate::error::ApiError;
 
-const CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a verified key is trusted without asking the database again: also the longest a key
+/// revoked on another server keeps working here (on this one, revocation is immediate).
+const CACHE_TTL: Duration = Duration::from_secs(10);
 const CACHE_MAX: usize = 10_000;
 
 #[derive(Default)]
@@ -24,9 +26,17 @@ pub struct KeyCache(Mutex<HashMap<String, (ApiKeyRecord, Instant)>>);
 impl KeyCache {
     fn get(&self, hash: &str) -> Option<ApiKeyRecord> {
         let map = self.0.lock().ok()?;
+        let now = billpay_core::time::now();
         map.get(hash)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .filter(|(r, at)| at.elapsed() < CACHE_TTL && r.expires_at.as_deref().is_none_or(|e| e > now.as_str()))
             .map(|(r, _)| r.clone())
+    }
+
+    /// Drops a key from the cache, so a revocation or rotation takes effect here at once.
+    pub fn forget(&self, key_id: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, (r, _)| r.id != key_id);
+        }
     }
     fn put(&self, hash: String, rec: ApiKeyRecord) {
         if let Ok(mut map) = self.0.lock() {
@@ -113,15 +123,28 @@ impl FromRequestParts<AppState> for Principal {
             .filter(|s| !s.is_empty() && s.len() <= 200)
             .ok_or_else(|| unauthenticated("unauthenticated", "the Authorization header must be `Bearer <key>`"))?;
         let hash = hash_secret(secret);
-        if let Some(rec) = state.keys.get(&hash) {
-            return Ok(Principal(rec));
+        let rec = match state.keys.get(&hash) {
+            Some(rec) => rec,
+            None => match state.store.api_key_by_hash(&hash).await? {
+                Some(rec) => {
+                    state.keys.put(hash, rec.clone());
+                    rec
+                }
+                None => {
+                    return Err(unauthenticated(
+                        "invalid_api_key",
+                        "the API key is not valid (unknown, expired or revoked)",
+                    ));
+                }
+            },
+        };
+        if rec.scope == Scope::ReadOnly && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "scope_forbidden",
+                "this API key is read-only; it cannot change anything",
+            ));
         }
-        match state.store.api_key_by_hash(&hash).await? {
-            Some(rec) => {
-                state.keys.put(hash, rec.clone());
-                Ok(Principal(rec))
-            }
-            None => Err(unauthenticated("invalid_api_key", "the API key is not valid")),
-        }
+        Ok(Principal(rec))
     }
 }

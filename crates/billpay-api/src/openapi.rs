@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::routes::{
-    auth, billers, bills, customers, dashboard, flags, ledger, payments, scheduled, settlement, webhooks,
+    apikeys, auth, billers, bills, customers, dashboard, flags, ledger, payments, scheduled, settlement, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -33,11 +33,12 @@ Errors are RFC 9457 problem documents with a stable `code`. POSTs that create so
         webhooks::rotate_secret, webhooks::list_deliveries, webhooks::get_delivery, webhooks::replay,
         settlement::settlement_report, settlement::create_batch, settlement::list_batches, settlement::get_batch,
         settlement::reconcile, settlement::list_exceptions, settlement::close_exception,
+        apikeys::list_keys, apikeys::create_key, apikeys::revoke_key, apikeys::rotate_key,
         auth::send_code, auth::sign_in, auth::list_sessions, auth::sign_out, auth::end_session, auth::sign_out_everywhere,
     ),
     components(schemas(Problem)),
     modifiers(&Common),
-    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "sign-in"), (name = "operations")),
+    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "sign-in"), (name = "api keys"), (name = "operations")),
 )]
 pub struct ApiDoc;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
-use billpay_store::{ApiKeyRecord, Role, hash_secret};
+use billpay_store::{ApiKeyRecord, Role, Scope, hash_secret};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -180,6 +180,8 @@ pub async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<A
         role: Role::Customer,
         biller_id: None,
         customer_id: Some(session.customer_id),
+        scope: Scope::ReadWrite,
+        expires_at: Some(session.expires_at),
     })
 }
 

@@ -33,7 +33,7 @@ use billpay_core::id::Kind;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
-pub use apikeys::{ApiKeyRecord, NewApiKey, Role, hash_secret};
+pub use apikeys::{ApiKeyInfo, ApiKeyRecord, KeyTerms, NewApiKey, Role, Scope, hash_secret};
 pub use billers::{BillerPatch, NewBiller};
 pub use bills::{BillFilter, NewBill};
 pub use flags::{AuditEvent, AuditFilter, FlagChange, FlagSetRecord, FlagSetVersion};

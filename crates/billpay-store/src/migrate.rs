@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0009_sign_in.sql"),
         sqlite: include_str!("../migrations/sqlite/0009_sign_in.sql"),
     },
+    Migration {
+        version: 10,
+        name: "api_key_lifecycle",
+        postgres: include_str!("../migrations/postgres/0010_api_key_lifecycle.sql"),
+        sqlite: include_str!("../migrations/sqlite/0010_api_key_lifecycle.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

@@ -246,6 +246,12 @@ enum ApikeyCommand {
         customer: Option<String>,
         #[arg(long, default_value = "created with billpay apikey create")]
         label: String,
+        /// `read_write`, or `read_only` for a key that may only read.
+        #[arg(long, default_value = "read_write")]
+        scope: String,
+        /// Days until the key stops working; without it, it does not expire.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=730))]
+        expires_in_days: Option<u32>,
     },
 }
 
@@ -425,6 +431,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     biller,
                     customer,
                     label,
+                    scope,
+                    expires_in_days,
                 },
         } => {
             let role = match role {
@@ -442,13 +450,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .ready()
                 .await
                 .context("the database is not migrated; run `billpay migrate`")?;
+            let terms = billpay_store::KeyTerms {
+                scope: billpay_store::Scope::parse(scope)
+                    .with_context(|| format!("--scope {scope:?}: use read_write or read_only"))?,
+                expires_at: expires_in_days.map(|d| billpay_core::time::from_now(time::Duration::days(i64::from(d)))),
+            };
             let key = store
-                .create_api_key(role, biller.as_deref(), customer.as_deref(), label)
+                .create_api_key_with(role, biller.as_deref(), customer.as_deref(), label, &terms)
                 .await?;
             println!(
                 "{}",
                 serde_json::json!({ "id": key.record.id, "role": role.as_str(), "biller_id": key.record.biller_id,
-                    "customer_id": key.record.customer_id, "key": key.secret })
+                    "customer_id": key.record.customer_id, "scope": key.record.scope.as_str(),
+                    "expires_at": key.record.expires_at, "key": key.secret })
             );
             eprintln!("keep the key now: BillPay stores only its hash and cannot show it again");
             Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! The v1 resources.
 
+pub mod apikeys;
 pub mod auth;
 pub mod billers;
 pub mod bills;
@@ -24,6 +25,7 @@ use crate::extract::encode_cursor;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(apikeys::router())
         .merge(auth::router())
         .merge(billers::router())
         .merge(bills::router())
