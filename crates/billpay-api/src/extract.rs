@@ -77,10 +77,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
         }
         let raw = read_body(req, state, MAX_JSON_BODY).await?;
-        Ok(ApiJson {
-            parsed: parse_json(&raw),
-            raw,
-        })
+        // Every body BillPay takes is a JSON object; serde would also read a struct from an array.
+        let parsed = match raw.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | None => parse_json(&raw),
+            Some(_) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "the body must be a JSON object",
+            )),
+        };
+        Ok(ApiJson { parsed, raw })
     }
 }
 

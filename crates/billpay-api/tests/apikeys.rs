@@ -117,6 +117,30 @@ both!(
             .await
             .problem(401, "invalid_api_key");
 
+        step("An admin cannot lock themself out with the key they are using.");
+        let mine = app
+            .post("/v1/api-keys", ADMIN, json!({"role": "admin", "label": "mine"}))
+            .await
+            .ok(201);
+        let (mine_id, mine_key) = (mine["id"].as_str().unwrap(), mine["secret"].as_str().unwrap());
+        app.raw(
+            Method::DELETE,
+            &format!("/v1/api-keys/{mine_id}"),
+            Some(mine_key),
+            &[],
+            None,
+        )
+        .await
+        .problem(409, "conflict");
+        app.post(
+            &format!("/v1/api-keys/{mine_id}/rotate"),
+            mine_key,
+            json!({"overlap_hours": 0}),
+        )
+        .await
+        .problem(409, "conflict");
+        app.get("/v1/api-keys", mine_key).await.ok(200);
+
         step("Bad requests are named, and only admins manage keys.");
         for (body, what) in [
             (json!({"role": "root", "label": "x"}), "role"),

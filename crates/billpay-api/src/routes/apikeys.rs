@@ -184,6 +184,13 @@ pub async fn revoke_key(
 ) -> Result<StatusCode, ApiError> {
     who.require_admin()?;
     path_id(Kind::ApiKey, &key_id)?;
+    if key_id == who.key_id() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "this is the key making the request: revoke it with another admin key, or rotate it",
+        ));
+    }
     state.store.revoke_api_key(&key_id).await?;
     state.keys.forget(&key_id);
     Ok(StatusCode::NO_CONTENT)
@@ -208,6 +215,13 @@ pub async fn rotate_key(
         return Err(ApiError::invalid(format!(
             "overlap_hours must be between 0 and 168, not {overlap}"
         )));
+    }
+    if overlap == 0 && key_id == who.key_id() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "rotating the key making the request with no overlap would lock its holder out: give overlap_hours",
+        ));
     }
     let old_until = billpay_core::time::from_now(time::Duration::hours(i64::from(overlap)));
     let new_until = days_from_now("expires_in_days", b.expires_in_days)?;
