@@ -315,6 +315,28 @@ test('a signed-in customer holds no secret a script can read, and signing out en
   await p.context().close();
 });
 
+test('a customer sees where they are signed in and signs out everywhere', async () => {
+  const customer = await newCustomer(server.base);
+  const phone = await page();
+  await signIn(phone, customer);
+  await phone.getByTestId('balances').waitFor();
+  const laptop = await page();
+  await signIn(laptop, customer);
+  const sessions = laptop.getByTestId('sessions');
+  await sessions.getByText('Este navegador').waitFor();
+  await laptop.waitForFunction(() => {
+    const app = document.querySelector('bp-customer-app');
+    return app?.shadowRoot?.querySelector('bp-sessions')?.shadowRoot?.querySelectorAll('li').length === 2;
+  });
+  await laptop.getByRole('button', { name: 'Cerrar sesión en todos los dispositivos' }).click();
+  await laptop.getByLabel('Correo electrónico').waitFor();
+  // The phone's session ended too: its next load asks it to sign in.
+  await phone.reload();
+  await phone.getByLabel('Correo electrónico').waitFor();
+  await phone.context().close();
+  await laptop.context().close();
+});
+
 test('the demo signs a demo customer in with one click', async () => {
   const p = await page();
   await p.goto(server.base + '/');

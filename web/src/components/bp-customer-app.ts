@@ -9,6 +9,7 @@ import './bp-signin';
 import './bp-wallet';
 import './bp-pay';
 import './bp-history';
+import './bp-sessions';
 import type { BpHistory } from './bp-history';
 import type { BpWallet } from './bp-wallet';
 
@@ -109,6 +110,7 @@ export class BpCustomerApp extends BpElement {
               }}
             ></bp-pay>
             <bp-history class="wide"></bp-history>
+            <bp-sessions class="wide" @signed-out=${() => location.assign('/')}></bp-sessions>
           </main>`
         : this.checked
           ? html`<main><p class="muted">${t('app.tagline')}</p><bp-signin @signed-in=${this.signedIn}></bp-signin></main>`
