@@ -98,8 +98,6 @@ fn record_from_row(r: &sqlx::any::AnyRow) -> Result<ApiKeyRecord> {
     })
 }
 
-const KEY_COLUMNS: &str = "id, role, biller_id, customer_id, scope, expires_at, label, created_at, revoked_at";
-
 /// A freshly made key. The secret is shown once and never stored.
 #[derive(Debug, Clone)]
 pub struct NewApiKey {
@@ -207,9 +205,10 @@ impl Store {
 
     /// Every key, newest first, without secrets.
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyInfo>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at DESC, id DESC"
-        )))
+        let rows = sqlx::query(
+            "SELECT id, role, biller_id, customer_id, scope, expires_at, label, created_at, revoked_at \
+             FROM api_keys ORDER BY created_at DESC, id DESC",
+        )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -247,9 +246,10 @@ impl Store {
         new_expires_at: Option<&str>,
     ) -> Result<NewApiKey> {
         let now = billpay_core::time::now();
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)"
-        )))
+        let row = sqlx::query(
+            "SELECT id, role, biller_id, customer_id, scope, expires_at, label, created_at, revoked_at \
+             FROM api_keys WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+        )
         .bind(key_id)
         .bind(&now)
         .fetch_optional(&self.pool)
