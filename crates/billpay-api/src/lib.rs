@@ -44,6 +44,7 @@ pub struct Inner {
     pub inflight: idem::InFlight,
     pub flags: ofrep::FlagCache,
     pub sessions: session::Policy,
+    pub sign_in_limits: session::SignInLimits,
 }
 
 impl std::ops::Deref for AppState {
@@ -65,6 +66,7 @@ impl AppState {
             inflight: idem::InFlight::default(),
             flags: ofrep::FlagCache::default(),
             sessions,
+            sign_in_limits: session::SignInLimits::default(),
         }))
     }
 }

@@ -4,8 +4,13 @@
 //! belongs to. Requests that change something must come from BillPay's own pages: their
 //! `Origin` (or, without one, `Sec-Fetch-Site`) is checked, which stops cross-site request forgery.
 
-use std::time::Duration;
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
@@ -34,6 +39,10 @@ pub struct Policy {
     pub trusted_origins: Vec<String>,
     /// `serve --demo` only: anyone may sign in as a demo customer with one click.
     pub demo_sign_in: bool,
+    /// How many proxies in front of BillPay append to `X-Forwarded-For` (an ALB: 1). The client's
+    /// address is the entry that many places from the right; with 0 it is the connection's peer,
+    /// and the header is ignored, since a client can write anything in it.
+    pub trusted_proxy_hops: usize,
 }
 
 impl Default for Policy {
@@ -44,6 +53,104 @@ impl Default for Policy {
             code_ttl: Duration::from_secs(10 * 60),
             trusted_origins: Vec::new(),
             demo_sign_in: false,
+            trusted_proxy_hops: 0,
+        }
+    }
+}
+
+/// The address a request comes from, as far as BillPay can trust it (see
+/// [`Policy::trusted_proxy_hops`]); `None` when it cannot tell.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+/// The client's address: the `hops`-th `X-Forwarded-For` entry from the right when proxies are
+/// trusted, else the peer.
+pub fn client_addr(headers: &HeaderMap, peer: Option<IpAddr>, hops: usize) -> Option<IpAddr> {
+    if hops == 0 {
+        return peer;
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded
+        .len()
+        .checked_sub(hops)
+        .and_then(|i| forwarded.get(i))
+        .and_then(|a| a.parse().ok())
+        .or(peer)
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientAddr(client_addr(
+            &parts.headers,
+            peer,
+            state.sessions.trusted_proxy_hops,
+        )))
+    }
+}
+
+/// At most `max` events per address in any `window`, counted in this process. Several servers
+/// each count their own, so the limit across N servers behind a balancer is up to N times this.
+pub struct AddrLimit {
+    max: usize,
+    window: Duration,
+    seen: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+}
+
+impl AddrLimit {
+    pub fn new(max: usize, window: Duration) -> Self {
+        AddrLimit {
+            max,
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one event from `addr`; `Err(seconds)` to wait when it is over the limit (and then it
+    /// does not count). An unknown address is not limited here: the per-account limits still hold.
+    pub fn hit(&self, addr: Option<IpAddr>) -> Result<(), u64> {
+        let (Some(addr), Ok(mut seen)) = (addr, self.seen.lock()) else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if seen.len() > 100_000 {
+            seen.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
+        }
+        let q = seen.entry(addr).or_default();
+        while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            q.pop_front();
+        }
+        if q.len() >= self.max {
+            let oldest = q.front().copied().unwrap_or(now);
+            return Err((self.window.saturating_sub(now.duration_since(oldest)))
+                .as_secs()
+                .max(1));
+        }
+        q.push_back(now);
+        Ok(())
+    }
+}
+
+/// The per-address limits on signing in: code requests, and code attempts.
+pub struct SignInLimits {
+    pub codes: AddrLimit,
+    pub attempts: AddrLimit,
+}
+
+impl Default for SignInLimits {
+    /// 30 code requests and 60 attempts per address per quarter hour: room for a household or an
+    /// office behind one address, not for guessing.
+    fn default() -> Self {
+        SignInLimits {
+            codes: AddrLimit::new(30, Duration::from_secs(15 * 60)),
+            attempts: AddrLimit::new(60, Duration::from_secs(15 * 60)),
         }
     }
 }
@@ -241,6 +348,35 @@ mod tests {
         assert!(check_origin(&post, &cross, &[]).is_err());
         assert!(check_origin(&post, &headers(&[("host", "pay.example.com")]), &[]).is_err());
         assert!(check_origin(&Method::GET, &evil, &[]).is_ok());
+    }
+
+    #[test]
+    fn the_client_address_is_trusted_only_as_far_as_the_proxies() {
+        let peer: Option<IpAddr> = "10.0.0.9".parse().ok();
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7")]);
+        assert_eq!(
+            client_addr(&h, peer, 0),
+            peer,
+            "the header is ignored without trusted proxies"
+        );
+        assert_eq!(
+            client_addr(&h, peer, 1),
+            "203.0.113.7".parse().ok(),
+            "the entry the ALB appended"
+        );
+        assert_eq!(client_addr(&h, peer, 2), "6.6.6.6".parse().ok());
+        assert_eq!(client_addr(&h, peer, 3), peer, "fewer entries than hops: the peer");
+    }
+
+    #[test]
+    fn an_address_over_its_limit_waits_and_others_do_not() {
+        let limit = AddrLimit::new(2, Duration::from_secs(60));
+        let (a, b) = ("192.0.2.1".parse().ok(), "192.0.2.2".parse().ok());
+        assert!(limit.hit(a).is_ok() && limit.hit(a).is_ok());
+        let wait = limit.hit(a).expect_err("over the limit");
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert!(limit.hit(b).is_ok());
+        assert!(limit.hit(None).is_ok());
     }
 
     #[test]

@@ -384,3 +384,45 @@ both!(
         .problem(404, "route_not_found");
     }
 );
+
+/// Per client address: behind one trusted proxy, the address is the one the proxy appended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_is_limited_and_others_are_not() {
+    let app = TestApp::spawn_with(
+        billpay_store::Backend::Sqlite,
+        billpay_api::session::Policy {
+            trusted_proxy_hops: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ask = |n: usize, from: &'static str| {
+        let app = &app;
+        async move {
+            app.raw(
+                Method::POST,
+                "/v1/auth/email-codes",
+                None,
+                &[("content-type", "application/json"), ("x-forwarded-for", from)],
+                Some(
+                    json!({"email": format!("guest{n}@example.com")})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .await
+        }
+    };
+    step("Thirty code requests from one address go through, for thirty different addresses.");
+    for n in 0..30 {
+        assert_eq!(ask(n, "6.6.6.6, 203.0.113.7").await.status, 202);
+    }
+    step("The thirty-first is refused with Retry-After, and no code or e-mail is made for it.");
+    let r = ask(30, "1.1.1.1, 203.0.113.7").await;
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry));
+    r.problem(429, "too_many_requests");
+    assert!(app.store().emails_to("guest30@example.com").await.unwrap().is_empty());
+    step("Another address is not affected, whatever the client wrote before the proxy's entry.");
+    assert_eq!(ask(31, "203.0.113.7, 198.51.100.4").await.status, 202);
+}

@@ -166,6 +166,11 @@ struct SessionArgs {
     /// Hours after sign-in a session ends, however busy.
     #[arg(long, env = "BILLPAY_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
     session_max_hours: u64,
+    /// Proxies in front of BillPay that append to X-Forwarded-For (an ALB: 1). Sign-in limits per
+    /// client address read the address that many entries from the right; with 0 (the default)
+    /// they use the connection's peer and ignore the header, which a client can forge.
+    #[arg(long, env = "BILLPAY_TRUSTED_PROXY_HOPS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=5))]
+    trusted_proxy_hops: u64,
     /// Minutes an e-mailed sign-in code stays good.
     #[arg(long, env = "BILLPAY_SIGN_IN_CODE_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
     sign_in_code_minutes: u64,
@@ -179,6 +184,7 @@ impl SessionArgs {
             code_ttl: Duration::from_secs(self.sign_in_code_minutes * 60),
             trusted_origins: trusted_origins.to_vec(),
             demo_sign_in: demo,
+            trusted_proxy_hops: usize::try_from(self.trusted_proxy_hops).unwrap_or(0),
         }
     }
 }
@@ -545,7 +551,7 @@ async fn serve(
         println!("  customer app   http://{addr}/   (sends each customer to app A or B)");
         println!("  flags admin    http://{addr}/flags/");
     }
-    axum::serve(listener, router)
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();

@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, path_id};
-use crate::session;
+use crate::session::{self, ClientAddr};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,6 +44,7 @@ pub struct DemoSignIn {
 pub async fn demo_sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientAddr(addr): ClientAddr,
     body: ApiJson<DemoSignIn>,
 ) -> Result<Response, ApiError> {
     if !state.sessions.demo_sign_in {
@@ -61,7 +62,7 @@ pub async fn demo_sign_in(
         session::check_origin(&axum::http::Method::POST, &headers, &state.sessions.trusted_origins)?;
     }
     state.store.get_customer(customer_id).await?;
-    let opening = Opening::new(&headers, &state.sessions);
+    let opening = Opening::new(&headers, addr, &state.sessions);
     let record = state
         .store
         .open_session(customer_id, &hash_secret(&opening.token), &opening.session())
@@ -80,7 +81,7 @@ struct Opening {
 }
 
 impl Opening {
-    fn new(headers: &HeaderMap, policy: &session::Policy) -> Self {
+    fn new(headers: &HeaderMap, addr: Option<std::net::IpAddr>, policy: &session::Policy) -> Self {
         Opening {
             token: session::new_token(),
             user_agent: headers
@@ -88,7 +89,7 @@ impl Opening {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_owned(),
-            ip: client_ip(headers),
+            ip: addr.map(|a| a.to_string()).unwrap_or_default(),
             expires_at: billpay_core::time::from_now(
                 time::Duration::try_from(policy.absolute).unwrap_or(time::Duration::HOUR),
             ),
@@ -252,13 +253,16 @@ pub fn code_email(to: &str, code: &str, minutes: u64, locale: &str) -> OutgoingE
     }
 }
 
-fn client_ip(headers: &HeaderMap) -> String {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_default()
+/// `429 too_many_requests`: this address asked too often; `Retry-After` says when to come back.
+fn too_many_requests(wait: u64) -> ApiError {
+    ApiError {
+        retry_after: Some(wait),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("too many sign-in requests from this address; try again in {wait} seconds"),
+        )
+    }
 }
 
 async fn audit(
@@ -283,15 +287,28 @@ async fn audit(
 /// address has an account, so it tells nobody who is a customer.
 #[utoipa::path(post, path = "/v1/auth/email-codes", tag = "sign-in", request_body = SendCode,
     responses((status = 202, description = "the code is on its way", body = CodeSent),
-        (status = 429, description = "too many codes for this address: `too_many_codes`, with `Retry-After`",
+        (status = 429, description = "too many codes for this e-mail address (`too_many_codes`) or requests from this client (`too_many_requests`), with `Retry-After`",
             body = Problem, content_type = "application/problem+json")))]
 pub async fn send_code(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientAddr(addr): ClientAddr,
     body: ApiJson<SendCode>,
 ) -> Result<Response, ApiError> {
     let b = body.value()?;
     let email = address(&b.email)?;
+    if let Err(wait) = state.sign_in_limits.codes.hit(addr) {
+        audit(
+            &state,
+            &email,
+            "sign-in code refused",
+            &email,
+            json!({"reason": "too many requests from this address", "addr": addr.map(|a| a.to_string())}),
+            &headers,
+        )
+        .await;
+        return Err(too_many_requests(wait));
+    }
     let locale = match b.locale.as_deref() {
         None | Some("es-CO" | "es") => "es-CO",
         Some("en") => "en",
@@ -343,15 +360,28 @@ pub async fn send_code(
 /// account. The session's token is set as an `HttpOnly` cookie and never appears in a body.
 #[utoipa::path(post, path = "/v1/auth/sessions", tag = "sign-in", request_body = SignIn,
     responses((status = 201, description = "signed in; the session cookie is set", body = SignedIn),
-        (status = 429, description = "too many wrong codes: `too_many_attempts`; ask for a new code",
+        (status = 429, description = "too many wrong codes (`too_many_attempts`; ask for a new code) or attempts from this client (`too_many_requests`, with `Retry-After`)",
             body = Problem, content_type = "application/problem+json")))]
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientAddr(addr): ClientAddr,
     body: ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
     let b = body.value()?;
     let email = address(&b.email)?;
+    if let Err(wait) = state.sign_in_limits.attempts.hit(addr) {
+        audit(
+            &state,
+            &email,
+            "sign-in failed",
+            &email,
+            json!({"code": "too_many_requests", "addr": addr.map(|a| a.to_string())}),
+            &headers,
+        )
+        .await;
+        return Err(too_many_requests(wait));
+    }
     let code = b.code.trim();
     if code.len() != 6 || !code.bytes().all(|c| c.is_ascii_digit()) {
         return Err(ApiError::invalid("code must be the six digits from the e-mail"));
@@ -368,7 +398,7 @@ pub async fn sign_in(
     if name.chars().count() > 200 {
         return Err(ApiError::invalid("name is longer than 200 characters"));
     }
-    let opening = Opening::new(&headers, &state.sessions);
+    let opening = Opening::new(&headers, addr, &state.sessions);
     let result = state
         .store
         .redeem_sign_in_code(&email, code, &name, &hash_secret(&opening.token), &opening.session())

@@ -104,12 +104,24 @@ impl Resp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, billpay_api::session::Policy::default()).await
+    }
+
+    /// The application with its session policy set, served with the peer's address as
+    /// `billpay serve` does.
+    pub async fn spawn_with(backend: Backend, policy: billpay_api::session::Policy) -> TestApp {
         let db = TestDb::new(backend).await;
         demo::load(&db.store).await.expect("demo data");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let router = app(AppState::new(db.store.clone()));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let router = app(AppState::with_sessions(db.store.clone(), policy));
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
         TestApp {
             base,
             http: reqwest::Client::new(),
