@@ -49,7 +49,8 @@ BIN=target/release
 url() { echo "http://127.0.0.1:${PORTS[$1]}"; }
 
 start_server() { # $1: index into PORTS; $2: database URL or empty for SQLite
-  local args=(serve --demo --listen "127.0.0.1:${PORTS[$1]}" --data-dir "$WORK/data")
+  # One trusted proxy hop, so each customer signs in from an address of their own (sessions()).
+  local args=(serve --demo --listen "127.0.0.1:${PORTS[$1]}" --data-dir "$WORK/data" --trusted-proxy-hops 1)
   [ -n "$2" ] && args+=(--database-url "$2" --db-max-connections "$POOL")
   BILLPAY_LOG=error "$BIN/billpay" "${args[@]}" >/dev/null &
   SERVERS+=($!)
@@ -135,9 +136,11 @@ sessions() {
   : > "$tokens"
   for i in $(seq 0 $((CLIENTS - 1))); do
     email="load$i@bench.example"
-    curl -sf -X POST "$(url 0)/v1/auth/email-codes" -H 'content-type: application/json' -d "{\"email\":\"$email\"}" >/dev/null
+    curl -sf -X POST "$(url 0)/v1/auth/email-codes" -H 'content-type: application/json' \
+      -H "x-forwarded-for: 198.51.100.$((i % 250 + 1))" -d "{\"email\":\"$email\"}" >/dev/null
     code=$(psql "$PG/billpay_bench" -Atc "SELECT substring(subject from '[0-9]{6}') FROM emails WHERE to_address = '$email' ORDER BY created_at DESC LIMIT 1")
     curl -sf -D "$WORK/headers.txt" -o /dev/null -X POST "$(url 0)/v1/auth/sessions" -H 'content-type: application/json' \
+      -H "x-forwarded-for: 198.51.100.$((i % 250 + 1))" \
       -d "{\"email\":\"$email\",\"code\":\"$code\"}"
     sed -nE 's/^[Ss]et-[Cc]ookie: billpay_session=([0-9a-f]{64}).*/\1/p' "$WORK/headers.txt" >> "$tokens"
   done
