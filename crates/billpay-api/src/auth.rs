@@ -26,9 +26,13 @@ pub struct KeyCache(Mutex<HashMap<String, (ApiKeyRecord, Instant)>>);
 impl KeyCache {
     fn get(&self, hash: &str) -> Option<ApiKeyRecord> {
         let map = self.0.lock().ok()?;
-        let now = billpay_core::time::now();
         map.get(hash)
-            .filter(|(r, at)| at.elapsed() < CACHE_TTL && r.expires_at.as_deref().is_none_or(|e| e > now.as_str()))
+            .filter(|(r, at)| {
+                at.elapsed() < CACHE_TTL
+                    && r.expires_at
+                        .as_deref()
+                        .is_none_or(|e| e > billpay_core::time::now().as_str())
+            })
             .map(|(r, _)| r.clone())
     }
 

@@ -187,27 +187,21 @@ fn plain_local(headers: &HeaderMap) -> bool {
 
 /// The `Set-Cookie` value that gives the browser `token` for `max_age`.
 pub fn set_cookie(headers: &HeaderMap, token: &str, max_age: Duration) -> HeaderValue {
-    let v = if plain_local(headers) {
-        format!(
-            "{LOCAL_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-            max_age.as_secs()
-        )
+    let (name, secure) = if plain_local(headers) {
+        (LOCAL_COOKIE, "")
     } else {
-        format!(
-            "{SECURE_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
-            max_age.as_secs()
-        )
+        (SECURE_COOKIE, " Secure;")
     };
+    let v = format!(
+        "{name}={token}; Path=/;{secure} HttpOnly; SameSite=Lax; Max-Age={}",
+        max_age.as_secs()
+    );
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(headers: &HeaderMap) -> HeaderValue {
-    HeaderValue::from_static(if plain_local(headers) {
-        "billpay_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
-    } else {
-        "__Host-billpay_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
-    })
+    set_cookie(headers, "", Duration::ZERO)
 }
 
 /// The session token the request's cookies carry, if any.

@@ -118,20 +118,9 @@ pub(crate) fn random_secret(prefix: &str) -> String {
 }
 
 impl Store {
-    /// Creates a key for `role`. A biller key names its biller, a customer key its customer.
+    /// Creates a key for `role`, with a scope and an expiry. A biller key names its biller, a
+    /// customer key its customer.
     pub async fn create_api_key(
-        &self,
-        role: Role,
-        biller_id: Option<&str>,
-        customer_id: Option<&str>,
-        label: &str,
-    ) -> Result<NewApiKey> {
-        self.create_api_key_with(role, biller_id, customer_id, label, &KeyTerms::default())
-            .await
-    }
-
-    /// Creates a key with a scope and an expiry.
-    pub async fn create_api_key_with(
         &self,
         role: Role,
         biller_id: Option<&str>,
@@ -258,7 +247,7 @@ impl Store {
         let old = record_from_row(&row)?;
         let label = row.text("label")?;
         let new = self
-            .create_api_key_with(
+            .create_api_key(
                 old.role,
                 old.biller_id.as_deref(),
                 old.customer_id.as_deref(),

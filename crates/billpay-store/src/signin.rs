@@ -266,17 +266,10 @@ impl Store {
             .map(|r| r.text("id"))
             .transpose()?,
         };
-        let (customer_id, created) = match (existing, recorded) {
-            (Some(r), _) => (r.text("customer_id")?, false),
-            (None, Some(customer_id)) => {
-                sqlx::query("INSERT INTO customer_logins (email, customer_id, created_at) VALUES ($1, $2, $3)")
-                    .bind(email)
-                    .bind(&customer_id)
-                    .bind(&now)
-                    .execute(&mut *tx)
-                    .await?;
-                (customer_id, false)
-            }
+        // (customer, whether this sign-in created it, whether the address still needs binding)
+        let (customer_id, created, bind) = match (existing, recorded) {
+            (Some(r), _) => (r.text("customer_id")?, false, false),
+            (None, Some(customer_id)) => (customer_id, false, true),
             (None, None) => {
                 let customer_id = id::new(Kind::Customer);
                 sqlx::query("INSERT INTO customers (id, name, email, created_at) VALUES ($1, $2, $3, $4)")
@@ -286,15 +279,17 @@ impl Store {
                     .bind(&now)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("INSERT INTO customer_logins (email, customer_id, created_at) VALUES ($1, $2, $3)")
-                    .bind(email)
-                    .bind(&customer_id)
-                    .bind(&now)
-                    .execute(&mut *tx)
-                    .await?;
-                (customer_id, true)
+                (customer_id, true, true)
             }
         };
+        if bind {
+            sqlx::query("INSERT INTO customer_logins (email, customer_id, created_at) VALUES ($1, $2, $3)")
+                .bind(email)
+                .bind(&customer_id)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+        }
         let record = insert_session(&mut tx, &customer_id, token_hash, session, &now).await?;
         tx.commit().await?;
         Ok((record, created))

@@ -462,7 +462,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 expires_at: expires_in_days.map(|d| billpay_core::time::from_now(time::Duration::days(i64::from(d)))),
             };
             let key = store
-                .create_api_key_with(role, biller.as_deref(), customer.as_deref(), label, &terms)
+                .create_api_key(role, biller.as_deref(), customer.as_deref(), label, &terms)
                 .await?;
             println!(
                 "{}",

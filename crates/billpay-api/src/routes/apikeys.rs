@@ -168,7 +168,7 @@ pub async fn create_key(
     };
     let key = state
         .store
-        .create_api_key_with(role, b.biller_id.as_deref(), b.customer_id.as_deref(), label, &terms)
+        .create_api_key(role, b.biller_id.as_deref(), b.customer_id.as_deref(), label, &terms)
         .await?;
     Ok(created(key))
 }

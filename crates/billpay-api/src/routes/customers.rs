@@ -185,7 +185,13 @@ pub async fn create_customer_key(
     check_text("label", &label, 200)?;
     let key = state
         .store
-        .create_api_key(billpay_store::Role::Customer, None, Some(&customer_id), &label)
+        .create_api_key(
+            billpay_store::Role::Customer,
+            None,
+            Some(&customer_id),
+            &label,
+            &billpay_store::KeyTerms::default(),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
