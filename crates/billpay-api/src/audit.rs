@@ -54,7 +54,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let started = json!({"status": null, "role": who.role().as_str()});
     let audit_id = match state
         .store
-        .record_audit(who.key_id(), &action, &path, &started, request_id.as_deref())
+        .record_audit(who.actor(), &action, &path, &started, request_id.as_deref())
         .await
     {
         Ok(id) => id,

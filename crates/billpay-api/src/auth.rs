@@ -10,7 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 
-use billpay_store::{ApiKeyRecord, Role, Scope, hash_secret};
+use billpay_store::{ApiKeyRecord, Role, Scope, StaffMember, hash_secret};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -52,11 +52,20 @@ impl KeyCache {
     }
 }
 
-/// Who is calling.
+/// Who is calling: the key (or session, which stands for one), and the staff member when a
+/// person from BillPay or a biller signed in through single sign-on.
 #[derive(Debug, Clone)]
-pub struct Principal(pub ApiKeyRecord);
+pub struct Principal(pub ApiKeyRecord, pub Option<StaffMember>);
 
 impl Principal {
+    /// The staff member behind a staff session.
+    pub fn staff(&self) -> Option<&StaffMember> {
+        self.1.as_ref()
+    }
+    /// Who the audit log names: the staff member for a staff session, else the key or session.
+    pub fn actor(&self) -> &str {
+        self.1.as_ref().map_or(self.0.id.as_str(), |s| s.id.as_str())
+    }
     pub fn role(&self) -> Role {
         self.0.role
     }
@@ -67,7 +76,7 @@ impl Principal {
         if self.0.role == Role::Admin {
             Ok(())
         } else {
-            Err(ApiError::forbidden("this endpoint needs an admin key"))
+            Err(ApiError::forbidden("this endpoint needs an admin (an admin key, or an admin signed in)"))
         }
     }
     /// The biller a biller key speaks for.
@@ -109,7 +118,7 @@ impl FromRequestParts<AppState> for Principal {
             // People come with a session cookie; machines with an API key.
             return match crate::session::token(&parts.headers) {
                 Some(token) => {
-                    let p = Principal(crate::session::principal(parts, state, &token).await?);
+                    let p = crate::session::principal(parts, state, &token).await?;
                     parts.extensions.insert(p.clone());
                     Ok(p)
                 }
@@ -149,6 +158,6 @@ impl FromRequestParts<AppState> for Principal {
                 "this API key is read-only; it cannot change anything",
             ));
         }
-        Ok(Principal(rec))
+        Ok(Principal(rec, None))
     }
 }

@@ -94,6 +94,16 @@ impl ApiError {
             format!("{noun} not found"),
         )
     }
+    /// A fault of BillPay's own. The detail stays in the log, with the request's id; the client
+    /// gets none of it.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(invariant = %detail, "internal invariant broken");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an internal error occurred; nothing was changed",
+        )
+    }
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
@@ -172,15 +182,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(kind) => ApiError::not_found(kind.noun()),
             StoreError::Rejected(r) => r.into(),
             StoreError::Invalid(msg) => ApiError::invalid(msg),
-            StoreError::Fault(msg) => {
-                // The detail stays in the log, with the request's id; the client gets none of it.
-                tracing::error!(invariant = %msg, "internal invariant broken");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "an internal error occurred; nothing was changed",
-                )
-            }
+            StoreError::Fault(msg) => ApiError::internal(msg),
             StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
             StoreError::SignIn(r) => {
                 let detail = r.to_string();

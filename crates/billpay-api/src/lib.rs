@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod idem;
 pub mod observe;
+pub mod oidc;
 pub mod ofrep;
 pub mod openapi;
 pub mod routes;
@@ -45,6 +46,10 @@ pub struct Inner {
     pub flags: ofrep::FlagCache,
     pub sessions: session::Policy,
     pub sign_in_limits: session::SignInLimits,
+    /// The relying party passkeys are bound to; `None` when no passkey origin is configured.
+    pub passkeys: Option<routes::passkeys::RelyingParty>,
+    /// The staff's single sign-on issuer; `None` when none is configured.
+    pub oidc: Option<oidc::Provider>,
 }
 
 impl std::ops::Deref for AppState {
@@ -60,7 +65,19 @@ impl AppState {
     }
 
     pub fn with_sessions(store: Store, sessions: session::Policy) -> Self {
+        Self::with_people(store, sessions, None, None)
+    }
+
+    /// With passkeys and staff single sign-on, when they are configured.
+    pub fn with_people(
+        store: Store,
+        sessions: session::Policy,
+        passkeys: Option<routes::passkeys::RelyingParty>,
+        oidc: Option<oidc::Provider>,
+    ) -> Self {
         AppState(Arc::new(Inner {
+            passkeys,
+            oidc,
             store,
             keys: auth::KeyCache::default(),
             inflight: idem::InFlight::default(),

@@ -7,7 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::routes::{
-    apikeys, auth, billers, bills, customers, dashboard, flags, ledger, payments, scheduled, settlement, webhooks,
+    apikeys, auth, billers, bills, customers, dashboard, flags, ledger, passkeys, payments, scheduled, settlement, staff,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -35,10 +36,14 @@ Errors are RFC 9457 problem documents with a stable `code`. POSTs that create so
         settlement::reconcile, settlement::list_exceptions, settlement::close_exception,
         apikeys::list_keys, apikeys::create_key, apikeys::revoke_key, apikeys::rotate_key,
         auth::send_code, auth::sign_in, auth::list_sessions, auth::sign_out, auth::end_session, auth::sign_out_everywhere,
+        passkeys::start_registration, passkeys::register, passkeys::list, passkeys::remove,
+        passkeys::start_sign_in, passkeys::sign_in,
+        crate::oidc::start, crate::oidc::callback,
+        staff::list, staff::add, staff::remove,
     ),
     components(schemas(Problem)),
     modifiers(&Common),
-    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "sign-in"), (name = "api keys"), (name = "operations")),
+    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "sign-in"), (name = "api keys"), (name = "staff"), (name = "operations")),
 )]
 pub struct ApiDoc;
 

@@ -16,6 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use billpay_store::{ApiKeyRecord, Role, Scope, hash_secret};
 
+use crate::auth::Principal;
+
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -32,6 +34,9 @@ pub struct Policy {
     pub idle: Duration,
     /// A session is over this long after sign-in, however busy.
     pub absolute: Duration,
+    /// The same two for staff, whose sessions can change far more: shorter.
+    pub staff_idle: Duration,
+    pub staff_absolute: Duration,
     /// How long an e-mailed code stays good.
     pub code_ttl: Duration,
     /// Origins, besides the server's own, whose pages may use a session (the frontends' origins
@@ -50,6 +55,8 @@ impl Default for Policy {
         Policy {
             idle: Duration::from_secs(30 * 60),
             absolute: Duration::from_secs(12 * 60 * 60),
+            staff_idle: Duration::from_secs(15 * 60),
+            staff_absolute: Duration::from_secs(8 * 60 * 60),
             code_ttl: Duration::from_secs(10 * 60),
             trusted_origins: Vec::new(),
             demo_sign_in: false,
@@ -253,37 +260,55 @@ pub fn check_origin(method: &Method, headers: &HeaderMap, trusted: &[String]) ->
     }
 }
 
-/// The principal of a request that carries a session cookie: the session's customer, checked for
-/// expiry and idleness, and the request checked for its origin.
-pub async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<ApiKeyRecord, ApiError> {
+/// The principal of a request that carries a session cookie: the session's customer or staff
+/// member, checked for expiry and idleness, and the request checked for its origin. A staff
+/// member removed since signing in has no session any more.
+pub async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let policy = &state.sessions;
     let now = billpay_core::time::now();
-    let idle = time::Duration::try_from(policy.idle).unwrap_or(time::Duration::MINUTE);
+    let ago = |d: Duration| billpay_core::time::from_now(-time::Duration::try_from(d).unwrap_or(time::Duration::MINUTE));
+    let ended = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "session_expired",
+            "the session has ended (signed out, idle too long, or too old); sign in again",
+        )
+    };
     let session = state
         .store
         .live_session(
             &hash_secret(token),
             &now,
-            &billpay_core::time::from_now(-idle),
-            &billpay_core::time::from_now(-time::Duration::MINUTE),
+            &ago(policy.idle),
+            &ago(policy.staff_idle),
+            &ago(Duration::from_secs(60)),
         )
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "session_expired",
-                "the session has ended (signed out, idle too long, or too old); sign in again",
-            )
-        })?;
+        .ok_or_else(ended)?;
     check_origin(&parts.method, &parts.headers, &policy.trusted_origins)?;
-    Ok(ApiKeyRecord {
-        id: session.id,
-        role: Role::Customer,
-        biller_id: None,
-        customer_id: Some(session.customer_id),
-        scope: Scope::ReadWrite,
-        expires_at: Some(session.expires_at),
-    })
+    let staff = match &session.staff_id {
+        Some(id) => match state.store.staff_member(id).await {
+            Ok(m) => Some(m),
+            Err(billpay_store::StoreError::NotFound(_)) => return Err(ended()),
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let (role, biller_id) = match &staff {
+        Some(m) => (m.role, m.biller_id.clone()),
+        None => (Role::Customer, None),
+    };
+    Ok(Principal(
+        ApiKeyRecord {
+            id: session.id,
+            role,
+            biller_id,
+            customer_id: session.customer_id,
+            scope: Scope::ReadWrite,
+            expires_at: Some(session.expires_at),
+        },
+        staff,
+    ))
 }
 
 #[cfg(test)]

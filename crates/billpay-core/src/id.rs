@@ -29,6 +29,8 @@ pub enum Kind {
     SignInCode,
     Session,
     Email,
+    Staff,
+    Passkey,
 }
 
 impl Kind {
@@ -59,6 +61,8 @@ impl Kind {
             Kind::SignInCode => "sic",
             Kind::Session => "ses",
             Kind::Email => "eml",
+            Kind::Staff => "stf",
+            Kind::Passkey => "pk",
         }
     }
 
@@ -89,6 +93,8 @@ impl Kind {
             Kind::SignInCode => "sign-in code",
             Kind::Session => "session",
             Kind::Email => "e-mail",
+            Kind::Staff => "staff member",
+            Kind::Passkey => "passkey",
         }
     }
 }

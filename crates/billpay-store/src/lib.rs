@@ -17,6 +17,7 @@ mod migrate;
 pub mod models;
 mod outbox;
 mod payments;
+mod people;
 mod rows;
 mod scheduled;
 mod settlement;
@@ -42,10 +43,11 @@ pub use idempotency::{IdemKey, Replay, StoredResponse};
 pub use models::*;
 pub use outbox::{Attempt, AttemptOutcome, ClaimedDelivery, EVENT_TYPES, NewEndpoint};
 pub use payments::{PayTarget, PaymentFilter};
+pub use people::{Ceremony, CeremonyKind, PasskeyRecord, StaffMember};
 pub use scheduled::{NewAutopay, NewScheduledPayment};
 pub use settlement::FileLine;
 pub use signin::{
-    CODE_WINDOW_MINUTES, CODES_PER_WINDOW, MAX_CODE_ATTEMPTS, NewSession, OutgoingEmail, QueuedEmail, SessionRecord,
+    CODE_WINDOW_MINUTES, CODES_PER_WINDOW, MAX_CODE_ATTEMPTS, NewSession, OutgoingEmail, QueuedEmail, SessionOwner, SessionRecord,
     SignInRefusal, hash_with,
 };
 pub use stats::{BillerFigures, Dashboard, DayFigures, VariantFigures, Volume};

@@ -73,6 +73,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0010_api_key_lifecycle.sql"),
         sqlite: include_str!("../migrations/sqlite/0010_api_key_lifecycle.sql"),
     },
+    Migration {
+        version: 11,
+        name: "people",
+        postgres: include_str!("../migrations/postgres/0011_people.sql"),
+        sqlite: include_str!("../migrations/sqlite/0011_people.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

@@ -53,7 +53,9 @@ pub struct QueuedEmail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub id: String,
-    pub customer_id: String,
+    /// Whose session it is: a customer's or a staff member's, never both.
+    pub customer_id: Option<String>,
+    pub staff_id: Option<String>,
     pub created_at: String,
     pub last_seen_at: String,
     pub expires_at: String,
@@ -83,7 +85,8 @@ fn same(a: &str, b: &str) -> bool {
 fn session_from_row(r: &AnyRow) -> Result<SessionRecord> {
     Ok(SessionRecord {
         id: r.text("id")?,
-        customer_id: r.text("customer_id")?,
+        customer_id: r.opt_text("customer_id")?,
+        staff_id: r.opt_text("staff_id")?,
         created_at: r.text("created_at")?,
         last_seen_at: r.text("last_seen_at")?,
         expires_at: r.text("expires_at")?,
@@ -109,16 +112,28 @@ pub(crate) async fn queue_email(conn: &mut AnyConnection, mail: &OutgoingEmail, 
     Ok(id)
 }
 
-async fn insert_session(
+/// Whom a new session is for.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionOwner<'a> {
+    Customer(&'a str),
+    Staff(&'a str),
+}
+
+pub(crate) async fn insert_session(
     conn: &mut AnyConnection,
-    customer_id: &str,
+    owner: SessionOwner<'_>,
     token_hash: &str,
     session: &NewSession<'_>,
     now: &str,
 ) -> Result<SessionRecord> {
+    let (customer_id, staff_id) = match owner {
+        SessionOwner::Customer(c) => (Some(c.to_owned()), None),
+        SessionOwner::Staff(s) => (None, Some(s.to_owned())),
+    };
     let record = SessionRecord {
         id: id::new(Kind::Session),
-        customer_id: customer_id.to_owned(),
+        customer_id,
+        staff_id,
         created_at: now.to_owned(),
         last_seen_at: now.to_owned(),
         expires_at: session.expires_at.to_owned(),
@@ -126,8 +141,8 @@ async fn insert_session(
         ip: session.ip.chars().take(64).collect(),
     };
     sqlx::query(
-        "INSERT INTO sessions (id, token_hash, customer_id, created_at, last_seen_at, expires_at, user_agent, ip) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+        "INSERT INTO sessions (id, token_hash, customer_id, staff_id, created_at, last_seen_at, expires_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $8, $4, $4, $5, $6, $7)",
     )
     .bind(&record.id)
     .bind(token_hash)
@@ -136,6 +151,7 @@ async fn insert_session(
     .bind(&record.expires_at)
     .bind(&record.user_agent)
     .bind(&record.ip)
+    .bind(&record.staff_id)
     .execute(&mut *conn)
     .await?;
     Ok(record)
@@ -290,39 +306,43 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let record = insert_session(&mut tx, &customer_id, token_hash, session, &now).await?;
+        let record = insert_session(&mut tx, SessionOwner::Customer(&customer_id), token_hash, session, &now).await?;
         tx.commit().await?;
         Ok((record, created))
     }
 
-    /// Opens a session for `customer_id` without a code: the demo's one-click sign-in.
+    /// Opens a session for `owner`, who has proved who they are some other way than a code (a
+    /// passkey, single sign-on, or the demo's one-click sign-in).
     pub async fn open_session(
         &self,
-        customer_id: &str,
+        owner: SessionOwner<'_>,
         token_hash: &str,
         session: &NewSession<'_>,
     ) -> Result<SessionRecord> {
         let mut conn = self.pool.acquire().await?;
-        insert_session(&mut conn, customer_id, token_hash, session, &billpay_core::time::now()).await
+        insert_session(&mut conn, owner, token_hash, session, &billpay_core::time::now()).await
     }
 
     /// The live session whose token hashes to `token_hash`: not revoked, not past its absolute
-    /// expiry, and seen since `idle_cutoff`. Marks it seen when it was last seen before
+    /// expiry, and seen since `idle_cutoff` (`staff_idle_cutoff` for a staff session). Marks it seen when it was last seen before
     /// `touch_before`, so a busy session costs one write a minute, not one per request.
     pub async fn live_session(
         &self,
         token_hash: &str,
         now: &str,
         idle_cutoff: &str,
+        staff_idle_cutoff: &str,
         touch_before: &str,
     ) -> Result<Option<SessionRecord>> {
         let row = sqlx::query(
-            "SELECT id, customer_id, created_at, last_seen_at, expires_at, user_agent, ip FROM sessions \
-             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
+            "SELECT id, customer_id, staff_id, created_at, last_seen_at, expires_at, user_agent, ip FROM sessions \
+             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 \
+             AND last_seen_at > CASE WHEN staff_id IS NULL THEN $3 ELSE $4 END",
         )
         .bind(token_hash)
         .bind(now)
         .bind(idle_cutoff)
+        .bind(staff_idle_cutoff)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -338,26 +358,29 @@ impl Store {
         Ok(Some(s))
     }
 
-    /// The customer's sessions that are still open, newest first.
-    pub async fn customer_sessions(&self, customer_id: &str, now: &str) -> Result<Vec<SessionRecord>> {
+    /// The sessions of a customer or staff member (`owner_id`) that are still open, newest first.
+    pub async fn sessions_of(&self, owner_id: &str, now: &str) -> Result<Vec<SessionRecord>> {
         let rows = sqlx::query(
-            "SELECT id, customer_id, created_at, last_seen_at, expires_at, user_agent, ip FROM sessions \
-             WHERE customer_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC",
+            "SELECT id, customer_id, staff_id, created_at, last_seen_at, expires_at, user_agent, ip FROM sessions \
+             WHERE (customer_id = $1 OR staff_id = $1) AND revoked_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at DESC, id DESC",
         )
-        .bind(customer_id)
+        .bind(owner_id)
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(session_from_row).collect()
     }
 
-    /// Ends one of the customer's sessions; `NotFound` when it is not theirs or already ended.
-    pub async fn revoke_session(&self, customer_id: &str, session_id: &str) -> Result<()> {
+    /// Ends one of the sessions of a customer or staff member (`owner_id`); `NotFound` when it is
+    /// not theirs or already ended.
+    pub async fn revoke_session(&self, owner_id: &str, session_id: &str) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND customer_id = $2 AND revoked_at IS NULL",
+            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND (customer_id = $2 OR staff_id = $2) \
+             AND revoked_at IS NULL",
         )
         .bind(session_id)
-        .bind(customer_id)
+        .bind(owner_id)
         .bind(billpay_core::time::now())
         .execute(&self.pool)
         .await?;
@@ -367,10 +390,12 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session of the customer; returns how many were open.
-    pub async fn revoke_customer_sessions(&self, customer_id: &str) -> Result<u64> {
-        let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE customer_id = $1 AND revoked_at IS NULL")
-            .bind(customer_id)
+    /// Ends every session of a customer or staff member (`owner_id`); returns how many were open.
+    pub async fn revoke_sessions_of(&self, owner_id: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE (customer_id = $1 OR staff_id = $1) AND revoked_at IS NULL",
+        )
+        .bind(owner_id)
             .bind(billpay_core::time::now())
             .execute(&self.pool)
             .await?;

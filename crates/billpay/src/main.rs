@@ -74,6 +74,8 @@ enum Command {
         worker_args: WorkerArgs,
         #[command(flatten)]
         sessions: SessionArgs,
+        #[command(flatten)]
+        people: PeopleArgs,
     },
     /// Run the worker: scheduled payments and webhook delivery. Any number may run at once.
     Worker {
@@ -99,6 +101,99 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+    /// Staff who sign in through single sign-on: the first admin comes from here; after that,
+    /// admins manage staff through the API (`/v1/staff`).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Name a person staff (the first admin, say). They sign in through single sign-on with
+    /// this address, as verified by the issuer.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: StaffRoleArg,
+        /// The biller a biller's staff member works for.
+        #[arg(long)]
+        biller: Option<String>,
+    },
+    /// List the staff.
+    List,
+    /// Remove a staff member and end their sessions.
+    Remove { id: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StaffRoleArg {
+    Admin,
+    Biller,
+}
+
+/// How people prove who they are: passkeys for customers, single sign-on for staff.
+#[derive(clap::Args)]
+struct PeopleArgs {
+    /// The origin of the customer apps (e.g. https://pay.example.com), which passkeys are bound
+    /// to; its host is the relying party id, and further origins must be the same host or its
+    /// subdomains. Comma-separated. Without it, the server's own http://localhost origin is used
+    /// when it listens on loopback, and passkeys are off otherwise.
+    #[arg(long, env = "BILLPAY_PASSKEY_ORIGINS", value_delimiter = ',')]
+    passkey_origin: Vec<String>,
+    /// The staff's OpenID Connect issuer (e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID).
+    /// Without it, staff single sign-on is off.
+    #[arg(long, env = "BILLPAY_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// BillPay's client id at the issuer.
+    #[arg(long, env = "BILLPAY_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    oidc_client_id: Option<String>,
+    /// BillPay's client secret at the issuer (a public client with PKCE needs none).
+    #[arg(long, env = "BILLPAY_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// This API's public callback URL, registered at the issuer:
+    /// https://api.example.com/v1/auth/oidc/callback.
+    #[arg(long, env = "BILLPAY_OIDC_REDIRECT_URL")]
+    oidc_redirect_url: Option<String>,
+}
+
+impl PeopleArgs {
+    fn passkeys(&self, listen: SocketAddr) -> anyhow::Result<Option<billpay_api::routes::passkeys::RelyingParty>> {
+        let origins = if self.passkey_origin.is_empty() {
+            if !listen.ip().is_loopback() {
+                tracing::warn!("no passkey origin (BILLPAY_PASSKEY_ORIGINS): customers sign in with e-mail codes only");
+                return Ok(None);
+            }
+            vec![format!("http://localhost:{}", listen.port())]
+        } else {
+            self.passkey_origin.clone()
+        };
+        let rp = billpay_api::routes::passkeys::RelyingParty::new(&origins).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Some(rp))
+    }
+
+    fn oidc(&self, listen: SocketAddr) -> anyhow::Result<Option<billpay_api::oidc::Provider>> {
+        let Some(issuer) = &self.oidc_issuer else {
+            return Ok(None);
+        };
+        let client_id = self
+            .oidc_client_id
+            .as_deref()
+            .context("--oidc-issuer needs --oidc-client-id")?;
+        let redirect = match &self.oidc_redirect_url {
+            Some(r) => r.clone(),
+            None if listen.ip().is_loopback() => format!("http://localhost:{}/v1/auth/oidc/callback", listen.port()),
+            None => bail!("--oidc-issuer needs --oidc-redirect-url: this API's public /v1/auth/oidc/callback URL"),
+        };
+        let provider = billpay_api::oidc::Provider::new(issuer, client_id, self.oidc_client_secret.as_deref(), &redirect)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::info!(%issuer, %redirect, "staff sign in through single sign-on");
+        Ok(Some(provider))
+    }
 }
 
 /// The web apps and who may call the API from a browser.
@@ -171,6 +266,12 @@ struct SessionArgs {
     /// they use the connection's peer and ignore the header, which a client can forge.
     #[arg(long, env = "BILLPAY_TRUSTED_PROXY_HOPS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=5))]
     trusted_proxy_hops: u64,
+    /// Minutes a staff session may go unused before it ends.
+    #[arg(long, env = "BILLPAY_STAFF_SESSION_IDLE_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    staff_session_idle_minutes: u64,
+    /// Hours after sign-in a staff session ends, however busy.
+    #[arg(long, env = "BILLPAY_STAFF_SESSION_MAX_HOURS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=720))]
+    staff_session_max_hours: u64,
     /// Minutes an e-mailed sign-in code stays good.
     #[arg(long, env = "BILLPAY_SIGN_IN_CODE_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
     sign_in_code_minutes: u64,
@@ -181,6 +282,8 @@ impl SessionArgs {
         billpay_api::session::Policy {
             idle: Duration::from_secs(self.session_idle_minutes * 60),
             absolute: Duration::from_secs(self.session_max_hours * 3600),
+            staff_idle: Duration::from_secs(self.staff_session_idle_minutes * 60),
+            staff_absolute: Duration::from_secs(self.staff_session_max_hours * 3600),
             code_ttl: Duration::from_secs(self.sign_in_code_minutes * 60),
             trusted_origins: trusted_origins.to_vec(),
             demo_sign_in: demo,
@@ -335,6 +438,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             worker,
             worker_args,
             sessions,
+            people,
         } => {
             let store = open(&cli, *db_max_connections).await?;
             let worker = if *worker {
@@ -357,7 +461,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "DEMO MODE: anyone can sign in as a demo customer without a code (POST /v1/auth/demo-sessions); never run --demo where real people can reach it"
                 );
             }
-            let state = AppState::with_sessions(store.clone(), sessions.policy(&web.cors_origin, *demo));
+            let state = AppState::with_people(
+                store.clone(),
+                sessions.policy(&web.cors_origin, *demo),
+                people.passkeys(*listen)?,
+                people.oidc(*listen)?,
+            );
             serve(state, *listen, *idempotency_retention_days, options, worker).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -473,7 +582,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("keep the key now: BillPay stores only its hash and cannot show it again");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Staff { command } => staff_command(&cli, command).await,
     }
+}
+
+async fn staff_command(cli: &Cli, command: &StaffCommand) -> anyhow::Result<ExitCode> {
+    let store = open(cli, 2).await?;
+    store
+        .ready()
+        .await
+        .context("the database is not migrated; run `billpay migrate`")?;
+    let json = |m: billpay_store::StaffMember| {
+        serde_json::json!({"id": m.id, "email": m.email, "name": m.name, "role": m.role.as_str(),
+            "biller_id": m.biller_id, "bound": m.subject.is_some(), "created_at": m.created_at})
+    };
+    match command {
+        StaffCommand::Add {
+            email,
+            name,
+            role,
+            biller,
+        } => {
+            let role = match role {
+                StaffRoleArg::Admin => Role::Admin,
+                StaffRoleArg::Biller => Role::Biller,
+            };
+            let email = email.trim().to_ascii_lowercase();
+            if !email.contains('@') {
+                bail!("--email {email:?} is not an e-mail address");
+            }
+            let m = store
+                .add_staff(&email, name.trim(), role, biller.as_deref(), "cli")
+                .await?;
+            store
+                .record_audit("cli", "staff added", &m.id, &json(m.clone()), None)
+                .await?;
+            println!("{}", json(m));
+        }
+        StaffCommand::List => {
+            for m in store.list_staff().await? {
+                println!("{}", json(m));
+            }
+        }
+        StaffCommand::Remove { id } => {
+            let m = store.remove_staff(id).await?;
+            store
+                .record_audit("cli", "staff removed", &m.id, &json(m.clone()), None)
+                .await?;
+            println!("{}", json(m));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_demo_keys(dir: &Path, keys: &demo::DemoKeys) -> anyhow::Result<()> {

@@ -12,7 +12,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use billpay_core::id::Kind;
-use billpay_store::{CODE_WINDOW_MINUTES, NewSession, OutgoingEmail, SessionRecord, StoreError, hash_secret};
+use billpay_store::{
+    CODE_WINDOW_MINUTES, NewSession, OutgoingEmail, SessionOwner, SessionRecord, StoreError, hash_secret,
+};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -62,10 +64,14 @@ pub async fn demo_sign_in(
         session::check_origin(&axum::http::Method::POST, &headers, &state.sessions.trusted_origins)?;
     }
     state.store.get_customer(customer_id).await?;
-    let opening = Opening::new(&headers, addr, &state.sessions);
+    let opening = Opening::new(&headers, addr, state.sessions.absolute);
     let record = state
         .store
-        .open_session(customer_id, &hash_secret(&opening.token), &opening.session())
+        .open_session(
+            SessionOwner::Customer(customer_id),
+            &hash_secret(&opening.token),
+            &opening.session(),
+        )
         .await?;
     tracing::warn!(customer = %customer_id, "DEMO sign-in without a code (serve --demo)");
     Ok(signed_in(&state, &headers, record, &opening.token, "demo", false).await)
@@ -73,15 +79,16 @@ pub async fn demo_sign_in(
 
 /// What a new session is opened with: its token (for the cookie only), where it comes from, and
 /// when it ends at the latest.
-struct Opening {
-    token: String,
+pub(crate) struct Opening {
+    pub(crate) token: String,
     user_agent: String,
     ip: String,
     expires_at: String,
 }
 
 impl Opening {
-    fn new(headers: &HeaderMap, addr: Option<std::net::IpAddr>, policy: &session::Policy) -> Self {
+    /// A session from this request's client that lasts at most `absolute`.
+    pub(crate) fn new(headers: &HeaderMap, addr: Option<std::net::IpAddr>, absolute: std::time::Duration) -> Self {
         Opening {
             token: session::new_token(),
             user_agent: headers
@@ -91,12 +98,12 @@ impl Opening {
                 .to_owned(),
             ip: addr.map(|a| a.to_string()).unwrap_or_default(),
             expires_at: billpay_core::time::from_now(
-                time::Duration::try_from(policy.absolute).unwrap_or(time::Duration::HOUR),
+                time::Duration::try_from(absolute).unwrap_or(time::Duration::HOUR),
             ),
         }
     }
 
-    fn session(&self) -> NewSession<'_> {
+    pub(crate) fn session(&self) -> NewSession<'_> {
         NewSession {
             user_agent: &self.user_agent,
             ip: &self.ip,
@@ -106,7 +113,7 @@ impl Opening {
 }
 
 /// The answer to a sign-in, audited: the session, and the cookie that carries its token.
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     record: SessionRecord,
@@ -114,15 +121,21 @@ async fn signed_in(
     method: &str,
     created: bool,
 ) -> Response {
+    let owner = record.customer_id.as_deref().or(record.staff_id.as_deref()).unwrap_or_default();
     audit(
         state,
         &record.id,
         "signed in",
-        &record.customer_id,
+        owner,
         json!({"method": method, "new_customer": created}),
         headers,
     )
     .await;
+    let absolute = if record.staff_id.is_some() {
+        state.sessions.staff_absolute
+    } else {
+        state.sessions.absolute
+    };
     let mut resp = (
         StatusCode::CREATED,
         axum::Json(SignedIn {
@@ -133,7 +146,7 @@ async fn signed_in(
         .into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        session::set_cookie(headers, token, state.sessions.absolute),
+        session::set_cookie(headers, token, absolute),
     );
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -172,7 +185,10 @@ pub struct SignIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Session {
     pub id: String,
-    pub customer_id: String,
+    /// The customer whose session it is, or
+    pub customer_id: Option<String>,
+    /// the staff member whose session it is.
+    pub staff_id: Option<String>,
     pub created_at: String,
     pub last_seen_at: String,
     pub expires_at: String,
@@ -199,6 +215,7 @@ fn view(s: SessionRecord, current: Option<&str>) -> Session {
         current: current == Some(s.id.as_str()),
         id: s.id,
         customer_id: s.customer_id,
+        staff_id: s.staff_id,
         created_at: s.created_at,
         last_seen_at: s.last_seen_at,
         expires_at: s.expires_at,
@@ -208,7 +225,7 @@ fn view(s: SessionRecord, current: Option<&str>) -> Session {
 }
 
 /// An e-mail address as BillPay keeps it: trimmed and lower-case, or a named refusal.
-fn address(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn address(raw: &str) -> Result<String, ApiError> {
     let e = raw.trim().to_ascii_lowercase();
     let ok = e.len() <= 254
         && !e.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -254,7 +271,7 @@ pub fn code_email(to: &str, code: &str, minutes: u64, locale: &str) -> OutgoingE
 }
 
 /// `429 too_many_requests`: this address asked too often; `Retry-After` says when to come back.
-fn too_many_requests(wait: u64) -> ApiError {
+pub(crate) fn too_many_requests(wait: u64) -> ApiError {
     ApiError {
         retry_after: Some(wait),
         ..ApiError::new(
@@ -265,7 +282,7 @@ fn too_many_requests(wait: u64) -> ApiError {
     }
 }
 
-async fn audit(
+pub(crate) async fn audit(
     state: &AppState,
     actor: &str,
     action: &str,
@@ -398,7 +415,7 @@ pub async fn sign_in(
     if name.chars().count() > 200 {
         return Err(ApiError::invalid("name is longer than 200 characters"));
     }
-    let opening = Opening::new(&headers, addr, &state.sessions);
+    let opening = Opening::new(&headers, addr, state.sessions.absolute);
     let result = state
         .store
         .redeem_sign_in_code(&email, code, &name, &hash_secret(&opening.token), &opening.session())
@@ -422,19 +439,21 @@ pub async fn sign_in(
     Ok(signed_in(&state, &headers, record, &opening.token, "email_code", created).await)
 }
 
-fn customer_of(who: &Principal) -> Result<&str, ApiError> {
+/// The customer or staff member whose sessions these are.
+fn owner_of(who: &Principal) -> Result<&str, ApiError> {
     who.customer()
-        .ok_or_else(|| ApiError::forbidden("only a signed-in customer has sessions"))
+        .or(who.staff().map(|s| s.id.as_str()))
+        .ok_or_else(|| ApiError::forbidden("only people have sessions; an API key has none"))
 }
 
-/// The signed-in customer's open sessions, newest first.
+/// The signed-in person's open sessions, newest first.
 #[utoipa::path(get, path = "/v1/auth/sessions", tag = "sign-in",
     responses((status = 200, body = Sessions)), security(("session" = []), ("bearer" = [])))]
 pub async fn list_sessions(State(state): State<AppState>, who: Principal) -> Result<axum::Json<Sessions>, ApiError> {
-    let customer = customer_of(&who)?;
+    let customer = owner_of(&who)?;
     let data = state
         .store
-        .customer_sessions(customer, &billpay_core::time::now())
+        .sessions_of(customer, &billpay_core::time::now())
         .await?
         .into_iter()
         .map(|s| view(s, Some(who.key_id())))
@@ -453,7 +472,7 @@ fn signed_out(headers: &HeaderMap) -> Response {
 #[utoipa::path(delete, path = "/v1/auth/sessions/current", tag = "sign-in",
     responses((status = 204, description = "signed out")), security(("session" = [])))]
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap, who: Principal) -> Result<Response, ApiError> {
-    let customer = customer_of(&who)?;
+    let customer = owner_of(&who)?;
     if path_id(Kind::Session, who.key_id()).is_err() {
         return Err(ApiError::forbidden(
             "an API key has no session to end; revoke the key instead",
@@ -464,7 +483,7 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap, who: Pr
     Ok(signed_out(&headers))
 }
 
-/// End one of the signed-in customer's sessions (a lost phone, say).
+/// End one of the signed-in person's sessions (a lost phone, say).
 #[utoipa::path(delete, path = "/v1/auth/sessions/{session_id}", tag = "sign-in",
     params(("session_id" = String, Path)),
     responses((status = 204, description = "ended")), security(("session" = []), ("bearer" = [])))]
@@ -474,7 +493,7 @@ pub async fn end_session(
     who: Principal,
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let customer = customer_of(&who)?;
+    let customer = owner_of(&who)?;
     path_id(Kind::Session, &session_id)?;
     state.store.revoke_session(customer, &session_id).await?;
     audit(
@@ -492,7 +511,7 @@ pub async fn end_session(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Sign out everywhere: end every session of the signed-in customer, this one included.
+/// Sign out everywhere: end every session of the signed-in person, this one included.
 #[utoipa::path(delete, path = "/v1/auth/sessions", tag = "sign-in",
     responses((status = 204, description = "every session ended")), security(("session" = []), ("bearer" = [])))]
 pub async fn sign_out_everywhere(
@@ -500,8 +519,8 @@ pub async fn sign_out_everywhere(
     headers: HeaderMap,
     who: Principal,
 ) -> Result<Response, ApiError> {
-    let customer = customer_of(&who)?;
-    let n = state.store.revoke_customer_sessions(customer).await?;
+    let customer = owner_of(&who)?;
+    let n = state.store.revoke_sessions_of(customer).await?;
     audit(
         &state,
         who.key_id(),

@@ -8,9 +8,11 @@ pub mod customers;
 pub mod dashboard;
 pub mod flags;
 pub mod ledger;
+pub mod passkeys;
 pub mod payments;
 pub mod scheduled;
 pub mod settlement;
+pub mod staff;
 pub mod webhooks;
 
 use axum::Router;
@@ -28,6 +30,9 @@ pub fn router() -> Router<AppState> {
         .merge(apikeys::router())
         .merge(auth::router())
         .merge(billers::router())
+        .merge(passkeys::router())
+        .merge(crate::oidc::router())
+        .merge(staff::router())
         .merge(bills::router())
         .merge(customers::router())
         .merge(payments::router())
