@@ -44,6 +44,8 @@ struct DemoBiller {
 pub const ADMIN_KEY: &str = "bpk_demo_admin_do_not_use_in_production";
 pub const FLAG_SET: &str = "billpay-web";
 pub const FLAGS_CLIENT_KEY: &str = "bpf_demo_web_client";
+/// The demo's admin, who signs in to the flags admin with one click (`serve --demo` only).
+pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.billpay.localhost";
 
 /// The web apps' flags. `frontend-variant` splits customers between app A (review, then pay) and
 /// app B (pay in one step); turning it off sends everyone to A.
@@ -193,6 +195,13 @@ pub async fn load(store: &Store) -> Result<DemoKeys, StoreError> {
     let admin = store
         .insert_api_key(ADMIN_KEY.to_owned(), Role::Admin, None, None, "demo admin")
         .await?;
+    match store
+        .add_staff(DEMO_ADMIN_EMAIL, "Admin (demo)", Role::Admin, None, "demo")
+        .await
+    {
+        Ok(_) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e),
+    }
     if matches!(store.flag_set(FLAG_SET).await, Err(StoreError::NotFound(_))) {
         let description = "Flags of the customer apps and the A/B test between them";
         store

@@ -455,7 +455,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 write_demo_keys(&cli.data_dir, &keys)?;
                 demo_keys = Some(keys);
             }
-            let options = web_options(web, demo_keys.as_ref());
+            let options = web_options(web, demo_keys.as_ref(), people.oidc_issuer.is_some());
             if *demo {
                 tracing::warn!(
                     "DEMO MODE: anyone can sign in as a demo customer without a code (POST /v1/auth/demo-sessions); never run --demo where real people can reach it"
@@ -650,7 +650,7 @@ fn write_demo_keys(dir: &Path, keys: &demo::DemoKeys) -> anyhow::Result<()> {
 }
 
 /// The web apps' runtime configuration (`/config.json`) and CORS.
-fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>) -> billpay_api::Options {
+fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>, sso: bool) -> billpay_api::Options {
     let served = web.web_dir.join("index.html").is_file();
     if !served {
         tracing::warn!(dir = %web.web_dir.display(), "no built web apps here; serving the API only (build them with `npm run build` in web/)");
@@ -663,6 +663,7 @@ fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>) -> billpay_api::Opt
         "apiBase": "",
         "flagSet": web.web_flag_set,
         "flagsKey": flags_key,
+        "sso": sso,
     });
     if let Some(d) = demo {
         // Customers sign in with a session; the page gets their ids and names, never a key.
@@ -671,7 +672,7 @@ fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>) -> billpay_api::Opt
             .iter()
             .map(|c| serde_json::json!({"id": c.id, "name": c.name}))
             .collect();
-        config["demo"] = serde_json::json!({"admin": d.admin, "customers": customers});
+        config["demo"] = serde_json::json!({"adminEmail": billpay_api::demo::DEMO_ADMIN_EMAIL, "customers": customers});
     }
     billpay_api::Options {
         web: served.then(|| Web {

@@ -3,7 +3,7 @@ import { ApiError, request } from '../lib/api';
 import { config } from '../lib/config';
 import { formatDate, formatNumber, locale, t } from '../lib/i18n';
 import { formatMoney } from '../lib/money';
-import { adminKey, saveAdminKey } from '../lib/session';
+import { type Staff, currentStaff, demoStaffSignIn, endSession, startStaffSignIn } from '../lib/session';
 import { BpElement, shared } from './base';
 import './bp-header';
 import './bp-bar-chart';
@@ -72,8 +72,9 @@ export function rolloutRule(percentB: number): Json {
  */
 export class BpFlagsAdmin extends BpElement {
   static properties = {
-    key: { state: true },
-    demoKey: { state: true },
+    staff: { state: true },
+    demoAdmin: { state: true },
+    sso: { state: true },
     tab: { state: true },
     set: { state: true },
     editing: { state: true },
@@ -85,8 +86,9 @@ export class BpFlagsAdmin extends BpElement {
     dashboard: { state: true },
     rollout: { state: true },
   };
-  key: string | null = adminKey();
-  demoKey = '';
+  staff: Staff | null = null;
+  demoAdmin = '';
+  sso = false;
   tab: 'flags' | 'history' | 'dashboard' = 'flags';
   set: FlagSet | null = null;
   editing: string | null = null;
@@ -138,13 +140,28 @@ export class BpFlagsAdmin extends BpElement {
   async connectedCallback() {
     super.connectedCallback();
     const cfg = await config();
-    this.demoKey = cfg.demo?.admin ?? '';
+    this.demoAdmin = cfg.demo?.adminEmail ?? '';
+    this.sso = cfg.sso ?? false;
     this.setId = cfg.flagSet;
-    if (this.key) void this.load();
+    await this.resume();
+  }
+
+  /** Picks up the staff session the cookie carries, if any. */
+  private async resume() {
+    try {
+      this.staff = await currentStaff();
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+    }
+    if (this.staff && this.staff.role !== 'admin') {
+      this.error = t('flags.not_admin');
+      return;
+    }
+    if (this.staff) void this.load();
   }
 
   private async call<T>(path: string, opts: Parameters<typeof request>[2] = {}): Promise<T> {
-    return request<T>(path, this.key ?? '', opts);
+    return request<T>(path, null, opts);
   }
 
   private async load() {
@@ -161,16 +178,19 @@ export class BpFlagsAdmin extends BpElement {
     }
   }
 
-  private signIn(key: string) {
-    this.key = key.trim();
-    saveAdminKey(this.key);
+  private async demoSignIn() {
     this.error = '';
-    void this.load();
+    try {
+      await demoStaffSignIn(this.demoAdmin);
+      await this.resume();
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+    }
   }
 
   private signOut() {
-    saveAdminKey(null);
-    this.key = null;
+    void endSession();
+    this.staff = null;
     this.set = null;
   }
 
@@ -298,20 +318,13 @@ export class BpFlagsAdmin extends BpElement {
   private renderSignin() {
     return html`<section class="card" aria-labelledby="admin-signin">
       <h2 id="admin-signin">${t('flags.title')}</h2>
-      <form
-        @submit=${(e: Event) => {
-          e.preventDefault();
-          const v = (this.renderRoot.querySelector('#admin-key') as HTMLInputElement).value;
-          if (v) this.signIn(v);
-        }}
-      >
-        <label for="admin-key">${t('flags.signin')}</label>
-        <input id="admin-key" autocomplete="off" required />
-        <button type="submit">${t('signin.submit')}</button>
-        ${this.demoKey
-          ? html`<button type="button" class="secondary" @click=${() => this.signIn(this.demoKey)}>${t('flags.demo_admin')}</button>`
-          : ''}
-      </form>
+      <p>${t('flags.signin_help')}</p>
+      ${this.sso
+        ? html`<button type="button" data-testid="sso" @click=${() => void startStaffSignIn()}>${t('flags.sso')}</button>`
+        : html`<p>${t('flags.no_sso')}</p>`}
+      ${this.demoAdmin
+        ? html`<button type="button" class="secondary" @click=${() => void this.demoSignIn()}>${t('flags.demo_admin')}</button>`
+        : ''}
       ${this.error ? html`<p role="alert" class="error">${this.error}</p>` : ''}
     </section>`;
   }
@@ -448,9 +461,9 @@ export class BpFlagsAdmin extends BpElement {
 
   render() {
     const tabs = ['flags', 'history', 'dashboard'] as const;
-    return html`<bp-header .who=${this.key ? 'admin' : ''} .subtitle=${t('flags.title')} @signout=${() => this.signOut()}></bp-header>
+    return html`<bp-header .who=${this.staff?.name ?? ''} .subtitle=${t('flags.title')} @signout=${() => this.signOut()}></bp-header>
       <main>
-        ${!this.key || !this.set
+        ${!this.staff || !this.set
           ? this.renderSignin()
           : html`<div role="tablist" aria-label=${t('flags.title')}>
                 ${tabs.map(

@@ -7,6 +7,8 @@ const sessions = [
   { id: 'ses_b', created_at: '2026-11-30T09:00:00Z', last_seen_at: '2026-11-30T09:30:00Z', user_agent: 'Phone', current: false },
 ];
 
+const passkeys = [{ id: 'pk_a', name: 'Phone', created_at: '2026-11-29T10:00:00Z', last_used_at: null }];
+
 afterEach(() => {
   vi.unstubAllGlobals();
   document.body.innerHTML = '';
@@ -20,6 +22,7 @@ function fakeApi() {
       calls.push({ url, method: init.method ?? 'GET', credentials: init.credentials });
       if (url.endsWith('/config.json')) return new Response(JSON.stringify({ apiBase: '', flagSet: 'x', flagsKey: null }));
       if ((init.method ?? 'GET') === 'DELETE') return new Response(null, { status: 204 });
+      if (url.endsWith('/v1/auth/passkeys')) return new Response(JSON.stringify({ data: passkeys }));
       return new Response(JSON.stringify({ data: sessions }));
     }),
   );
@@ -38,7 +41,7 @@ it('lists sessions, ends another one, and signs out everywhere, all with the coo
   const el = document.createElement('bp-sessions') as BpSessions;
   document.body.append(el);
   await settle(el);
-  const items = el.shadowRoot!.querySelectorAll('li');
+  const items = el.shadowRoot!.querySelectorAll('[data-testid=sessions] li');
   expect(items.length).toBe(2);
   expect(items[0].textContent).toContain('Este navegador');
   expect(items[0].querySelector('button')).toBeNull();
@@ -54,4 +57,16 @@ it('lists sessions, ends another one, and signs out everywhere, all with the coo
   expect(signedOut).toBe(true);
   // No request carries an API key; every one sends the session cookie.
   expect(calls.filter((c) => !c.url.endsWith('/config.json')).every((c) => c.credentials === 'include')).toBe(true);
+});
+
+it('lists the passkeys and removes one', async () => {
+  const calls = fakeApi();
+  const el = document.createElement('bp-sessions') as BpSessions;
+  document.body.append(el);
+  await settle(el);
+  const item = el.shadowRoot!.querySelector('[data-passkey=pk_a]')!;
+  expect(item.textContent).toContain('Phone');
+  item.querySelector('button')!.click();
+  await settle(el);
+  expect(calls.some((c) => c.method === 'DELETE' && c.url.endsWith('/v1/auth/passkeys/pk_a'))).toBe(true);
 });

@@ -1,6 +1,7 @@
 import { html } from 'lit';
 import { ApiError, request } from '../lib/api';
 import { locale, t } from '../lib/i18n';
+import { passkeysSupported, registerPasskey } from '../lib/passkey';
 import { BpElement, shared } from './base';
 
 export interface SessionView {
@@ -11,10 +12,28 @@ export interface SessionView {
   current: boolean;
 }
 
-/** The browsers and phones signed in to this account; each can be signed out, or all at once. */
+export interface PasskeyView {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/**
+ * The account's security: its passkeys (add, remove), and the browsers and phones signed in to
+ * it; each can be signed out, or all at once.
+ */
 export class BpSessions extends BpElement {
-  static properties = { sessions: { state: true }, error: { state: true }, busy: { state: true } };
+  static properties = {
+    sessions: { state: true },
+    passkeys: { state: true },
+    error: { state: true },
+    message: { state: true },
+    busy: { state: true },
+  };
   sessions: SessionView[] = [];
+  passkeys: PasskeyView[] = [];
+  message = '';
   error = '';
   busy = false;
   static styles = shared;
@@ -27,6 +46,7 @@ export class BpSessions extends BpElement {
   async refresh() {
     try {
       this.sessions = (await request<{ data: SessionView[] }>('/v1/auth/sessions', null)).data;
+      this.passkeys = (await request<{ data: PasskeyView[] }>('/v1/auth/passkeys', null)).data;
     } catch (e) {
       this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
     }
@@ -36,6 +56,33 @@ export class BpSessions extends BpElement {
     this.busy = true;
     try {
       await request(`/v1/auth/sessions/${id}`, null, { method: 'DELETE' });
+      await this.refresh();
+    } catch (e) {
+      this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async addPasskey() {
+    this.busy = true;
+    this.error = '';
+    this.message = '';
+    try {
+      await registerPasskey(navigator.platform || 'Passkey');
+      this.message = t('passkeys.added');
+      await this.refresh();
+    } catch {
+      this.error = t('passkeys.failed');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async removePasskey(id: string) {
+    this.busy = true;
+    try {
+      await request(`/v1/auth/passkeys/${id}`, null, { method: 'DELETE' });
       await this.refresh();
     } catch (e) {
       this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
@@ -61,7 +108,29 @@ export class BpSessions extends BpElement {
   }
 
   render() {
-    return html`<section class="card" aria-labelledby="sessions-title">
+    return html`<section class="card" aria-labelledby="passkeys-title">
+        <h2 id="passkeys-title">${t('passkeys.title')}</h2>
+        ${this.passkeys.length
+          ? html`<ul data-testid="passkeys">
+              ${this.passkeys.map(
+                (p) => html`<li data-passkey=${p.id}>
+                  <strong>${p.name}</strong>
+                  <span class="muted">${t('passkeys.created', { when: this.when(p.created_at) })}</span>
+                  <button type="button" class="secondary" ?disabled=${this.busy} @click=${() => this.removePasskey(p.id)}>
+                    ${t('passkeys.remove')}
+                  </button>
+                </li>`,
+              )}
+            </ul>`
+          : html`<p>${t('passkeys.none')}</p>`}
+        ${passkeysSupported()
+          ? html`<button type="button" data-testid="add-passkey" ?disabled=${this.busy} @click=${() => this.addPasskey()}>
+              ${t('passkeys.add')}
+            </button>`
+          : ''}
+        <p role="status" class="ok">${this.message}</p>
+      </section>
+      <section class="card" aria-labelledby="sessions-title">
       <h2 id="sessions-title">${t('sessions.title')}</h2>
       <ul data-testid="sessions">
         ${this.sessions.map(

@@ -2,11 +2,13 @@ import { html } from 'lit';
 import { ApiError, request } from '../lib/api';
 import { config, type DemoCustomer } from '../lib/config';
 import { locale, t } from '../lib/i18n';
+import { passkeysSupported, signInWithPasskey } from '../lib/passkey';
 import { type Session, currentSession } from '../lib/session';
 import { BpElement, shared } from './base';
 
 /**
- * Customer sign-in: an e-mail address, then the six-digit code BillPay e-mails to it. The session
+ * Customer sign-in: with a passkey, or (the fallback, and how an account starts) an e-mail
+ * address, then the six-digit code BillPay e-mails to it. The session
  * that results is an HttpOnly cookie; this element never sees it. The demo (`serve --demo`)
  * offers its customers with one click. Emits `signed-in` with who signed in.
  */
@@ -66,6 +68,19 @@ export class BpSignin extends BpElement {
     });
   }
 
+  private async passkeySignIn() {
+    this.busy = true;
+    this.error = '';
+    try {
+      await signInWithPasskey();
+      await this.done();
+    } catch (e) {
+      this.error = e instanceof ApiError && e.status === 429 ? t('signin.limited') : t('signin.passkeyFailed');
+    } finally {
+      this.busy = false;
+    }
+  }
+
   private demoSignIn(customerId: string) {
     return this.step(async () => {
       await request('/v1/auth/demo-sessions', null, { body: { customer_id: customerId } });
@@ -114,6 +129,12 @@ export class BpSignin extends BpElement {
         </form>`;
     return html`<section class="card" aria-labelledby="signin-title">
       <h2 id="signin-title">${t('signin.title')}</h2>
+      ${passkeysSupported() && !this.codeSent
+        ? html`<button type="button" data-testid="passkey-signin" ?disabled=${this.busy} @click=${() => void this.passkeySignIn()}>
+              ${t('signin.passkey')}
+            </button>
+            <p>${t('signin.or')}</p>`
+        : ''}
       ${form} ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
       ${this.demo.length
         ? html`<h3>${t('signin.demo')}</h3>

@@ -10,7 +10,10 @@ export interface Config {
   apiBase: string;
   flagSet: string;
   flagsKey: string | null;
-  demo?: { admin: string; customers: DemoCustomer[] };
+  /** Whether staff can sign in through single sign-on. */
+  sso?: boolean;
+  /** `serve --demo` only: one-click sign-in as a demo customer or the demo admin. */
+  demo?: { adminEmail: string; customers: DemoCustomer[] };
 }
 
 let loaded: Promise<Config> | null = null;

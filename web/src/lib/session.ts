@@ -1,9 +1,10 @@
 // Who is signed in. A customer's session lives in an HttpOnly cookie that no script can read:
 // this module only asks the server whom the cookie belongs to, and ends it. Nothing secret is
-// kept in the page or in storage. The flags admin still signs in with an admin API key, kept for
-// the browser tab only, until staff sign in through single sign-on.
+// kept in the page or in storage. Staff sign in through single sign-on and get the same kind of
+// cookie.
 
 import { ApiError, request } from './api';
+import { config } from './config';
 
 export interface Session {
   customerId: string;
@@ -36,13 +37,35 @@ export async function endSession(): Promise<void> {
   }
 }
 
-const ADMIN = 'bp.admin';
-
-export function adminKey(): string | null {
-  return sessionStorage.getItem(ADMIN);
+export interface Staff {
+  id: string;
+  name: string;
+  email: string;
+  role: string;
+  biller_id: string | null;
 }
 
-export function saveAdminKey(key: string | null): void {
-  if (key) sessionStorage.setItem(ADMIN, key);
-  else sessionStorage.removeItem(ADMIN);
+/** The signed-in staff member (single sign-on), or null. */
+export async function currentStaff(): Promise<Staff | null> {
+  try {
+    const me = await request<Me & { staff: Staff | null }>('/v1/me', null);
+    return me.staff ?? null;
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return null;
+    throw e;
+  }
+}
+
+/** Sends the browser to the staff sign-in (single sign-on); it comes back to this page. */
+export async function startStaffSignIn(): Promise<void> {
+  const { apiBase } = await config();
+  // Back to this page: a path on the API's own site, or this page's URL when the API is elsewhere
+  // (the API only returns to origins it trusts).
+  const back = apiBase ? location.href : location.pathname + location.search;
+  location.assign(`${apiBase}/v1/auth/oidc/start?return_to=${encodeURIComponent(back)}`);
+}
+
+/** `serve --demo` only: signs in as the demo admin with one click. */
+export async function demoStaffSignIn(email: string): Promise<void> {
+  await request('/v1/auth/demo-sessions', null, { body: { staff_email: email } });
 }

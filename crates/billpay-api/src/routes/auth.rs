@@ -37,7 +37,10 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DemoSignIn {
-    pub customer_id: String,
+    /// A demo customer (`cus_demo_…`), or
+    pub customer_id: Option<String>,
+    /// the demo admin's address, for the flags admin.
+    pub staff_email: Option<String>,
 }
 
 /// `serve --demo` only: a session for one of the demo customers, with no code, so the tour's
@@ -56,24 +59,42 @@ pub async fn demo_sign_in(
             "no such endpoint; see /openapi.json",
         ));
     }
-    let customer_id = &body.value()?.customer_id;
-    if !customer_id.starts_with("cus_demo_") {
-        return Err(ApiError::forbidden("demo sign-in is only for the demo customers"));
-    }
+    let b = body.value()?;
     if headers.contains_key(header::ORIGIN) {
         session::check_origin(&axum::http::Method::POST, &headers, &state.sessions.trusted_origins)?;
     }
-    state.store.get_customer(customer_id).await?;
-    let opening = Opening::new(&headers, addr, state.sessions.absolute);
+    let (owner_id, absolute) = match (&b.customer_id, &b.staff_email) {
+        (Some(c), None) if c.starts_with("cus_demo_") => {
+            state.store.get_customer(c).await?;
+            (c.clone(), state.sessions.absolute)
+        }
+        (None, Some(e)) if e == crate::demo::DEMO_ADMIN_EMAIL => {
+            let member = state
+                .store
+                .list_staff()
+                .await?
+                .into_iter()
+                .find(|m| &m.email == e)
+                .ok_or_else(|| ApiError::not_found("staff member"))?;
+            (member.id, state.sessions.staff_absolute)
+        }
+        _ => {
+            return Err(ApiError::forbidden(
+                "demo sign-in is only for the demo customers (customer_id) or the demo admin (staff_email)",
+            ));
+        }
+    };
+    let owner = if owner_id.starts_with("cus_") {
+        SessionOwner::Customer(&owner_id)
+    } else {
+        SessionOwner::Staff(&owner_id)
+    };
+    let opening = Opening::new(&headers, addr, absolute);
     let record = state
         .store
-        .open_session(
-            SessionOwner::Customer(customer_id),
-            &hash_secret(&opening.token),
-            &opening.session(),
-        )
+        .open_session(owner, &hash_secret(&opening.token), &opening.session())
         .await?;
-    tracing::warn!(customer = %customer_id, "DEMO sign-in without a code (serve --demo)");
+    tracing::warn!(who = %owner_id, "DEMO sign-in without a code (serve --demo)");
     Ok(signed_in(&state, &headers, record, &opening.token, "demo", false).await)
 }
 

@@ -212,11 +212,13 @@ pub struct Me {
     pub biller_id: Option<String>,
     /// The customer's or biller's name.
     pub name: Option<String>,
+    /// For a staff member signed in through single sign-on: who they are.
+    pub staff: Option<crate::routes::staff::Staff>,
 }
 
 /// Who the calling key speaks for (what an app shows after signing in).
 #[utoipa::path(get, path = "/v1/me", tag = "customers",
-    responses((status = 200, body = Me)), security(("bearer" = [])))]
+    responses((status = 200, body = Me)), security(("bearer" = []), ("session" = [])))]
 pub async fn me(State(state): State<AppState>, who: Principal) -> Result<axum::Json<Me>, ApiError> {
     let name = match (who.customer(), who.biller()) {
         (Some(c), _) => Some(state.store.get_customer(c).await?.name),
@@ -229,5 +231,6 @@ pub async fn me(State(state): State<AppState>, who: Principal) -> Result<axum::J
         customer_id: who.customer().map(str::to_owned),
         biller_id: who.biller().map(str::to_owned),
         name,
+        staff: who.staff().cloned().map(crate::routes::staff::view),
     }))
 }
