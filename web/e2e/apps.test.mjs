@@ -157,7 +157,7 @@ test('the admin moves the rollout to 100% B; a new customer lands on B, earlier 
 
   const admin = await page();
   await admin.goto(server.base + '/flags/');
-  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByRole('button', { name: 'Ingresar como administrador de demostración' }).click();
   await admin.getByTestId('rollout-value').waitFor();
   assert.equal(await admin.getByTestId('rollout-value').textContent(), '0%');
   await admin.getByLabel(/Porcentaje de clientes en B/).fill('100');
@@ -191,7 +191,7 @@ test('the kill switch sends everyone to A', async () => {
 
   const admin = await page();
   await admin.goto(server.base + '/flags/');
-  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByRole('button', { name: 'Ingresar como administrador de demostración' }).click();
   const killSwitch = admin.getByRole('switch', { name: 'Encendido: frontend-variant' });
   assert.equal(await killSwitch.isChecked(), true);
   await killSwitch.uncheck();
@@ -208,7 +208,7 @@ test('a bad flag definition is refused, with the reason shown', async () => {
   const before = await api(server.base, ADMIN, 'GET', '/v1/flag-sets/billpay-web');
   const admin = await page();
   await admin.goto(server.base + '/flags/');
-  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByRole('button', { name: 'Ingresar como administrador de demostración' }).click();
   await admin.getByRole('button', { name: 'Editar frontend-variant' }).click();
   await admin.getByLabel('Regla de targeting (JsonLogic)').fill('{"fractional": [["a", 50], ["c", 50]]}');
   // Live validation names the problem before saving.
@@ -262,7 +262,7 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
 
   const admin = await page();
   await admin.goto(server.base + '/flags/');
-  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByRole('button', { name: 'Ingresar como administrador de demostración' }).click();
   await admin.getByTestId('flags').waitFor();
   assert.deepEqual(await axe(admin), []);
   await admin.getByRole('tab', { name: 'Tablero' }).click();
@@ -274,7 +274,7 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
 test('the dashboard shows payments, success rate and the A/B comparison', async () => {
   const admin = await page();
   await admin.goto(server.base + '/flags/');
-  await admin.getByRole('button', { name: 'Usar la clave de administrador de demostración' }).click();
+  await admin.getByRole('button', { name: 'Ingresar como administrador de demostración' }).click();
   await admin.getByRole('tab', { name: 'Tablero' }).click();
   const board = admin.getByTestId('dashboard');
   await board.waitFor();

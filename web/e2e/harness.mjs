@@ -28,7 +28,7 @@ export function chromiumPath() {
 }
 
 /** A free TCP port on loopback. */
-async function freePort() {
+export async function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
@@ -69,14 +69,25 @@ async function startSmtp(mailDir) {
  * server (aiosmtpd) that receives the e-mail it sends: `codeFor(email)` reads a sign-in code
  * the way a person would, from the inbox.
  */
-export async function startServer() {
+export async function startServer({ port = 0, args = [] } = {}) {
   const bin = process.env.BILLPAY_BIN ?? resolve(here, '../../target/debug/billpay');
   const dataDir = mkdtempSync(join(tmpdir(), 'billpay-e2e-'));
   const mailDir = join(dataDir, 'mail');
   const smtp = await startSmtp(mailDir);
   const child = spawn(
     bin,
-    ['serve', '--demo', '--worker', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--smtp-url', `smtp://127.0.0.1:${smtp.port}`],
+    [
+      'serve',
+      '--demo',
+      '--worker',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--data-dir',
+      dataDir,
+      '--smtp-url',
+      `smtp://127.0.0.1:${smtp.port}`,
+      ...args,
+    ],
     {
       env: {
         ...process.env,

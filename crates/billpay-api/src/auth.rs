@@ -76,7 +76,9 @@ impl Principal {
         if self.0.role == Role::Admin {
             Ok(())
         } else {
-            Err(ApiError::forbidden("this endpoint needs an admin (an admin key, or an admin signed in)"))
+            Err(ApiError::forbidden(
+                "this endpoint needs an admin (an admin key, or an admin signed in)",
+            ))
         }
     }
     /// The biller a biller key speaks for.

@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::BodyExt;
-use openidconnect::url;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::url;
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
@@ -61,7 +61,9 @@ impl Provider {
     pub fn new(issuer: &str, client_id: &str, client_secret: Option<&str>, redirect: &str) -> Result<Self, String> {
         let issuer_url = IssuerUrl::new(issuer.to_owned()).map_err(|e| format!("OIDC issuer {issuer:?}: {e}"))?;
         if !secure_or_loopback(issuer_url.url()) {
-            return Err(format!("OIDC issuer {issuer:?} must be https (plain http only on loopback)"));
+            return Err(format!(
+                "OIDC issuer {issuer:?} must be https (plain http only on loopback)"
+            ));
         }
         let redirect = RedirectUrl::new(redirect.to_owned()).map_err(|e| format!("OIDC redirect {redirect:?}: {e}"))?;
         if !redirect.url().path().ends_with("/v1/auth/oidc/callback") {
@@ -73,7 +75,9 @@ impl Provider {
         Ok(Provider {
             issuer: issuer_url,
             client_id: ClientId::new(client_id.to_owned()),
-            client_secret: client_secret.filter(|s| !s.is_empty()).map(|s| ClientSecret::new(s.to_owned())),
+            client_secret: client_secret
+                .filter(|s| !s.is_empty())
+                .map(|s| ClientSecret::new(s.to_owned())),
             redirect,
             http: https_client(),
         })
@@ -122,7 +126,10 @@ impl Provider {
                 let io = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
                 let (parts, body) = req.into_parts();
                 let uri_ok = parts.uri.scheme_str() == Some("https")
-                    || parts.uri.host().is_some_and(|h| matches!(h, "localhost" | "127.0.0.1" | "[::1]"));
+                    || parts
+                        .uri
+                        .host()
+                        .is_some_and(|h| matches!(h, "localhost" | "127.0.0.1" | "[::1]"));
                 if !uri_ok {
                     return Err(io(&format!("refusing plain HTTP to {}", parts.uri)));
                 }
@@ -241,7 +248,11 @@ pub async fn start(
     let client = provider.client().await?;
     let (pkce_challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_scope(Scope::new("email".to_owned()))
         .add_scope(Scope::new("profile".to_owned()))
         .set_pkce_challenge(pkce_challenge)
@@ -360,10 +371,8 @@ pub async fn callback(
     }
     let mut resp = result?;
     // The binding cookie has done its work.
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        binding_cookie(&headers, "", time::Duration::ZERO),
-    );
+    resp.headers_mut()
+        .append(header::SET_COOKIE, binding_cookie(&headers, "", time::Duration::ZERO));
     Ok(resp)
 }
 
@@ -391,7 +400,10 @@ async fn finish(
             "sign_in_refused",
             format!(
                 "the sign-in provider refused: {err}{}",
-                q.error_description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+                q.error_description
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
             ),
         ));
     }
@@ -441,7 +453,11 @@ async fn finish(
     let opening = Opening::new(headers, addr, state.sessions.staff_absolute);
     let record = state
         .store
-        .open_session(SessionOwner::Staff(&member.id), &hash_secret(&opening.token), &opening.session())
+        .open_session(
+            SessionOwner::Staff(&member.id),
+            &hash_secret(&opening.token),
+            &opening.session(),
+        )
         .await?;
     let mut resp = signed_in(state, headers, record, &opening.token, "sso", false).await;
     *resp.status_mut() = StatusCode::SEE_OTHER;
@@ -462,7 +478,12 @@ mod tests {
         assert_eq!(safe_return(None, &trusted).ok().as_deref(), Some("/flags/"));
         assert!(safe_return(Some("/flags/#x"), &trusted).is_ok());
         assert!(safe_return(Some("https://admin.example.com/flags/"), &trusted).is_ok());
-        for bad in ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"] {
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "javascript:alert(1)",
+        ] {
             assert!(safe_return(Some(bad), &trusted).is_err(), "{bad}");
         }
     }

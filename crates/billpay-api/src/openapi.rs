@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::routes::{
-    apikeys, auth, billers, bills, customers, dashboard, flags, ledger, passkeys, payments, scheduled, settlement, staff,
-    webhooks,
+    apikeys, auth, billers, bills, customers, dashboard, flags, ledger, passkeys, payments, scheduled, settlement,
+    staff, webhooks,
 };
 
 #[derive(OpenApi)]

@@ -266,7 +266,8 @@ pub fn check_origin(method: &Method, headers: &HeaderMap, trusted: &[String]) ->
 pub async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let policy = &state.sessions;
     let now = billpay_core::time::now();
-    let ago = |d: Duration| billpay_core::time::from_now(-time::Duration::try_from(d).unwrap_or(time::Duration::MINUTE));
+    let ago =
+        |d: Duration| billpay_core::time::from_now(-time::Duration::try_from(d).unwrap_or(time::Duration::MINUTE));
     let ended = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -47,8 +47,8 @@ pub use people::{Ceremony, CeremonyKind, PasskeyRecord, StaffMember};
 pub use scheduled::{NewAutopay, NewScheduledPayment};
 pub use settlement::FileLine;
 pub use signin::{
-    CODE_WINDOW_MINUTES, CODES_PER_WINDOW, MAX_CODE_ATTEMPTS, NewSession, OutgoingEmail, QueuedEmail, SessionOwner, SessionRecord,
-    SignInRefusal, hash_with,
+    CODE_WINDOW_MINUTES, CODES_PER_WINDOW, MAX_CODE_ATTEMPTS, NewSession, OutgoingEmail, QueuedEmail, SessionOwner,
+    SessionRecord, SignInRefusal, hash_with,
 };
 pub use stats::{BillerFigures, Dashboard, DayFigures, VariantFigures, Volume};
 pub use verify::{Violation, verify_ledger};

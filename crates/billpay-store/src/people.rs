@@ -111,7 +111,9 @@ impl Store {
             (Role::Biller, Some(b)) => {
                 self.get_biller(b).await?;
             }
-            (Role::Biller, None) => return Err(StoreError::Invalid("a biller's staff member needs a biller_id".into())),
+            (Role::Biller, None) => {
+                return Err(StoreError::Invalid("a biller's staff member needs a biller_id".into()));
+            }
             (Role::Admin, Some(_)) => return Err(StoreError::Invalid("an admin belongs to no biller".into())),
             (Role::Customer, _) => return Err(StoreError::Invalid("role must be admin or biller".into())),
         }
@@ -160,8 +162,15 @@ impl Store {
                 id
             }
         };
+        let row = sqlx::query(
+            "SELECT id, email, name, role, biller_id, issuer, subject, created_at, created_by FROM staff_members \
+             WHERE id = $1",
+        )
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
-        self.staff_member(&id).await
+        staff_from_row(&row)
     }
 
     /// The current staff members, by e-mail.
@@ -312,8 +321,7 @@ impl Store {
         .bind(credential_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok((passkey_from_row(&r)?, r.text("passkey")?)))
-            .transpose()
+        row.map(|r| Ok((passkey_from_row(&r)?, r.text("passkey")?))).transpose()
     }
 
     /// Records a sign-in with a passkey: when, and its credential as updated (its counter).

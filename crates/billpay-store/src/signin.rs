@@ -396,9 +396,9 @@ impl Store {
             "UPDATE sessions SET revoked_at = $2 WHERE (customer_id = $1 OR staff_id = $1) AND revoked_at IS NULL",
         )
         .bind(owner_id)
-            .bind(billpay_core::time::now())
-            .execute(&self.pool)
-            .await?;
+        .bind(billpay_core::time::now())
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 

@@ -189,8 +189,9 @@ impl PeopleArgs {
             None if listen.ip().is_loopback() => format!("http://localhost:{}/v1/auth/oidc/callback", listen.port()),
             None => bail!("--oidc-issuer needs --oidc-redirect-url: this API's public /v1/auth/oidc/callback URL"),
         };
-        let provider = billpay_api::oidc::Provider::new(issuer, client_id, self.oidc_client_secret.as_deref(), &redirect)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let provider =
+            billpay_api::oidc::Provider::new(issuer, client_id, self.oidc_client_secret.as_deref(), &redirect)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(%issuer, %redirect, "staff sign in through single sign-on");
         Ok(Some(provider))
     }

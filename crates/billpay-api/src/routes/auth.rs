@@ -142,7 +142,11 @@ pub(crate) async fn signed_in(
     method: &str,
     created: bool,
 ) -> Response {
-    let owner = record.customer_id.as_deref().or(record.staff_id.as_deref()).unwrap_or_default();
+    let owner = record
+        .customer_id
+        .as_deref()
+        .or(record.staff_id.as_deref())
+        .unwrap_or_default();
     audit(
         state,
         &record.id,
@@ -165,10 +169,8 @@ pub(crate) async fn signed_in(
         }),
     )
         .into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        session::set_cookie(headers, token, absolute),
-    );
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, session::set_cookie(headers, token, absolute));
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     resp

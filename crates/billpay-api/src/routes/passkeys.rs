@@ -216,9 +216,16 @@ pub async fn start_registration(State(state): State<AppState>, who: Principal) -
         sel["residentKey"] = json!("required");
         sel["requireResidentKey"] = json!(true);
     }
-    let state_json = serde_json::to_string(&(handle.to_string(), registration))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    start(&state, CeremonyKind::PasskeyRegister, Some(customer_id), state_json, options).await
+    let state_json =
+        serde_json::to_string(&(handle.to_string(), registration)).map_err(|e| ApiError::internal(e.to_string()))?;
+    start(
+        &state,
+        CeremonyKind::PasskeyRegister,
+        Some(customer_id),
+        state_json,
+        options,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -245,7 +252,12 @@ pub async fn register(
     let rp = relying_party(&state)?;
     let customer_id = signed_in_customer(&who)?;
     let b = body.value()?;
-    let name = b.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Passkey");
+    let name = b
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Passkey");
     if name.chars().count() > 100 {
         return Err(ApiError::invalid("name is longer than 100 characters"));
     }
@@ -262,7 +274,15 @@ pub async fn register(
     let passkey = match rp.finish_passkey_registration(&credential, &registration) {
         Ok(p) => p,
         Err(e) => {
-            audit(&state, who.key_id(), "passkey refused", customer_id, json!({"error": e.to_string()}), &headers).await;
+            audit(
+                &state,
+                who.key_id(),
+                "passkey refused",
+                customer_id,
+                json!({"error": e.to_string()}),
+                &headers,
+            )
+            .await;
             return Err(refused("registration", e));
         }
     };
@@ -271,7 +291,15 @@ pub async fn register(
         .store
         .add_passkey(customer_id, &credential_id(&passkey), &handle, name, &json)
         .await?;
-    audit(&state, who.key_id(), "passkey added", customer_id, json!({"passkey_id": record.id}), &headers).await;
+    audit(
+        &state,
+        who.key_id(),
+        "passkey added",
+        customer_id,
+        json!({"passkey_id": record.id}),
+        &headers,
+    )
+    .await;
     Ok((StatusCode::CREATED, axum::Json(view(record))).into_response())
 }
 
@@ -303,7 +331,15 @@ pub async fn remove(
     let customer_id = signed_in_customer(&who)?;
     path_id(Kind::Passkey, &passkey_id)?;
     state.store.remove_passkey(customer_id, &passkey_id).await?;
-    audit(&state, who.key_id(), "passkey removed", customer_id, json!({"passkey_id": passkey_id}), &headers).await;
+    audit(
+        &state,
+        who.key_id(),
+        "passkey removed",
+        customer_id,
+        json!({"passkey_id": passkey_id}),
+        &headers,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -375,7 +411,15 @@ pub async fn sign_in(
         .map_err(|e| unknown(&e.to_string()))?;
     let cred_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(cred_id);
     let Some((record, json)) = state.store.passkey_by_credential(&cred_id).await? else {
-        audit(&state, &cred_id, "sign-in failed", "", json!({"code": "passkey_refused", "method": "passkey"}), &headers).await;
+        audit(
+            &state,
+            &cred_id,
+            "sign-in failed",
+            "",
+            json!({"code": "passkey_refused", "method": "passkey"}),
+            &headers,
+        )
+        .await;
         return Err(unknown("it is not registered (it may have been removed)"));
     };
     if record.user_handle != handle.to_string() {

@@ -110,11 +110,16 @@ impl TestApp {
     /// The application with its session policy set, served with the peer's address as
     /// `billpay serve` does.
     pub async fn spawn_with(backend: Backend, policy: billpay_api::session::Policy) -> TestApp {
+        Self::spawn_state(backend, |store| AppState::with_sessions(store, policy)).await
+    }
+
+    /// The application with the state `state` builds from the test's store.
+    pub async fn spawn_state(backend: Backend, state: impl FnOnce(Store) -> AppState) -> TestApp {
         let db = TestDb::new(backend).await;
         demo::load(&db.store).await.expect("demo data");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let router = app(AppState::with_sessions(db.store.clone(), policy));
+        let router = app(state(db.store.clone()));
         tokio::spawn(async move {
             axum::serve(
                 listener,

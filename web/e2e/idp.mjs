@@ -1,0 +1,42 @@
+// A real OpenID provider for the sign-in tests: the npm package oidc-provider (OpenID Certified),
+// on loopback, with one client (BillPay) and any account its development login page is given.
+// The account `lucia` has the verified address lucia@staff.test, and so on.
+
+import Provider from 'oidc-provider';
+
+export const CLIENT_ID = 'billpay-e2e';
+export const CLIENT_SECRET = 'e2e-client-secret-not-for-production';
+
+export async function startIdp(port, redirectUri) {
+  const provider = new Provider(`http://localhost:${port}`, {
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [redirectUri],
+        response_types: ['code'],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    async findAccount(_ctx, id) {
+      return {
+        accountId: id,
+        async claims() {
+          return { sub: `sub-${id}`, email: `${id}@staff.test`, email_verified: true, name: id };
+        },
+      };
+    },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    // The ID token carries the scopes' claims (BillPay reads the verified e-mail from it).
+    conformIdTokenClaims: false,
+    cookies: { keys: ['e2e-idp-cookie-key'] },
+    features: { devInteractions: { enabled: true } },
+  });
+  const server = provider.listen(port, '127.0.0.1');
+  await new Promise((ok) => server.once('listening', ok));
+  return {
+    issuer: `http://localhost:${port}`,
+    stop: () => new Promise((ok) => server.close(ok)),
+  };
+}
