@@ -65,7 +65,7 @@ async function signInByCode(p, email) {
   await p.getByLabel('Código de 6 dígitos').fill(code);
   await p.getByRole('button', { name: 'Ingresar', exact: true }).click();
   await p.waitForURL(/\/(a|b)\/$/);
-  await p.getByTestId('balances').waitFor();
+  await p.getByRole('button', { name: 'Salir' }).waitFor();
 }
 
 async function secretsInPage(p) {
