@@ -32,7 +32,8 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
             let s = s.get_ref();
             json!({"name": s.name.get_ref(), "port": s.port, "health_path": s.health_path,
                    "replicas": s.replicas, "cpu": s.cpu, "memory": s.memory, "args": s.args,
-                   "database": s.database, "migrate": s.migrate, "subdomain": s.subdomain, "env": s.env})
+                   "database": s.database, "migrate": s.migrate, "subdomain": s.subdomain, "env": s.env,
+                   "secrets": s.secrets})
         })
         .collect();
     let mut files = Vec::new();

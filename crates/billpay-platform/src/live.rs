@@ -212,6 +212,32 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             excluded: false,
         },
     ];
+    // SES and the staff user pool need the environment's domain: the sender's address and
+    // the API's public callback live there.
+    if let Some(domain) = &env.domain {
+        let api = m
+            .services
+            .iter()
+            .find_map(|s| s.get_ref().subdomain.clone())
+            .unwrap_or_else(|| "api".into());
+        units.push(Unit {
+            name: "identity".into(),
+            module: "identity".into(),
+            dependencies: vec![],
+            inputs: json!({
+                "name": prefix,
+                "mail_domain": domain,
+                "callback_url": format!("https://{api}.{domain}/v1/auth/oidc/callback"),
+                "deletion_protection": env_name == "prod",
+            }),
+            resources: vec![
+                format!("aws_sesv2_email_identity for {domain} (DKIM), aws_sesv2_configuration_set (TLS required, bounces suppressed)"),
+                "aws_iam_policy (send from no-reply@ only)".into(),
+                "aws_cognito_user_pool (staff: admin-created, TOTP required), hosted UI domain, API app client (code flow)".into(),
+            ],
+            excluded: false,
+        });
+    }
     for f in &m.frontends {
         let f = f.get_ref();
         let domain = match (&env.domain, &f.subdomain) {

@@ -152,6 +152,10 @@ pub struct Service {
     /// The ConfigMap the container reads its environment from.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Environment variables whose values are secrets: variable to the name of a Secrets
+    /// Manager secret under `<project>/<service>/`, synced by External Secrets.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -282,6 +282,17 @@ fn dev_has_everything_the_plan_names() {
         ),
         ("secrets", &["aws_secretsmanager_secret", "aws_kms_key"]),
         (
+            "identity",
+            &[
+                "aws_sesv2_email_identity",
+                "dkim_signing_attributes",
+                "ses:FromAddress",
+                "aws_cognito_user_pool_client",
+                "allow_admin_create_user_only",
+                "mfa_configuration        = \"ON\"",
+            ],
+        ),
+        (
             "database",
             &[
                 "aws_db_instance",
@@ -351,6 +362,33 @@ fn dev_has_everything_the_plan_names() {
         "estimated charges",
     ] {
         assert!(listing.contains(n), "resources lacks {n}:\n{listing}");
+    }
+}
+
+#[test]
+fn environments_with_a_domain_get_ses_and_the_staff_user_pool() {
+    let dir = sandbox();
+    let live = dir.path().join("infra/live");
+    let prod = hcl(&live.join("prod/identity/terragrunt.hcl"))["inputs"].clone();
+    assert_eq!(prod["mail_domain"], "billpay.example.com");
+    assert_eq!(
+        prod["callback_url"],
+        "https://api.billpay.example.com/v1/auth/oidc/callback"
+    );
+    assert_eq!(prod["deletion_protection"], true);
+    let staging = hcl(&live.join("staging/identity/terragrunt.hcl"))["inputs"].clone();
+    assert_eq!(staging["name"], "billpay-staging");
+    assert_eq!(staging["deletion_protection"], false);
+    // dev has no domain: no sender address and no public callback, so no identity unit.
+    assert!(!live.join("dev/identity").exists());
+    // The pods get the SMTP URL and the client secret from Secrets Manager, never from the repo.
+    let base = std::fs::read_to_string(repo().join("deploy/k8s/base/billpay-backend.yaml")).unwrap();
+    for key in [
+        "key: billpay/billpay-backend/smtp-url",
+        "key: billpay/billpay-backend/oidc-client-secret",
+        "secretKey: BILLPAY_OIDC_CLIENT_SECRET",
+    ] {
+        assert!(base.contains(key), "{key}");
     }
 }
 
