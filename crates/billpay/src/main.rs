@@ -711,8 +711,14 @@ async fn serve(
     let addr = listener.local_addr()?;
     println!("BillPay API on http://{addr}");
     if web {
-        println!("  customer app   http://{addr}/   (sends each customer to app A or B)");
-        println!("  flags admin    http://{addr}/flags/");
+        // Browsers refuse passkeys on an IP address: on loopback, the apps are at localhost.
+        let site = if addr.ip().is_loopback() {
+            format!("localhost:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
+        println!("  customer app   http://{site}/   (sends each customer to app A or B)");
+        println!("  flags admin    http://{site}/flags/");
     }
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
