@@ -231,7 +231,8 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
   const p = await page();
   await p.goto(server.base + '/');
   assert.deepEqual(await axe(p), []);
-  // Keyboard only: tab to the e-mail field, type, press Enter; then the code, and Enter.
+  // Keyboard only: tab past the passkey button to the e-mail field, type, press Enter; then the
+  // code, and Enter.
   const focusedId = () =>
     p.evaluate(() => {
       let el = document.activeElement;
@@ -243,7 +244,7 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
     await p.keyboard.press('Tab');
     order.push(await focusedId());
   }
-  assert.deepEqual(order, ['lang', 'email'], 'language, then the e-mail field');
+  assert.deepEqual(order, ['lang', 'passkey-signin', 'email'], 'language, the passkey, then the e-mail field');
   await p.keyboard.type(customer.email);
   await p.keyboard.press('Enter');
   await p.getByLabel('Código de 6 dígitos').waitFor();

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,8 +18,8 @@ use http_body_util::BodyExt;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::url;
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -28,6 +28,7 @@ use billpay_store::{CeremonyKind, SessionOwner, hash_secret};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::routes::auth::{Opening, audit, signed_in, too_many_requests};
 use crate::session::{self, ClientAddr};
 
@@ -185,7 +186,7 @@ fn issuer_down(what: &str) -> ApiError {
 
 fn not_configured() -> ApiError {
     ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
+        StatusCode::NOT_FOUND,
         "sso_not_configured",
         "this server has no single sign-on issuer (--oidc-issuer)",
     )
@@ -235,12 +236,12 @@ fn safe_return(raw: Option<&str>, trusted: &[String]) -> Result<String, ApiError
 #[utoipa::path(get, path = "/v1/auth/oidc/start", tag = "sign-in",
     params(("return_to" = Option<String>, Query, description = "where to return once signed in")),
     responses((status = 303, description = "to the issuer's sign-in page"),
-        (status = 501, description = "no issuer configured (`sso_not_configured`)", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "no issuer configured (`sso_not_configured`)", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientAddr(addr): ClientAddr,
-    Query(q): Query<StartQuery>,
+    ApiQuery(q): ApiQuery<StartQuery>,
 ) -> Result<Response, ApiError> {
     let provider = state.oidc.as_ref().ok_or_else(not_configured)?;
     state.sign_in_limits.codes.hit(addr).map_err(too_many_requests)?;
@@ -353,7 +354,7 @@ pub async fn callback(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientAddr(addr): ClientAddr,
-    Query(q): Query<CallbackQuery>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let provider = state.oidc.as_ref().ok_or_else(not_configured)?;
     state.sign_in_limits.attempts.hit(addr).map_err(too_many_requests)?;
@@ -426,7 +427,6 @@ async fn finish(
                 format!("the sign-in provider refused the code: {e}"),
             )
         })?;
-    let _ = tokens.access_token();
     let id_token = tokens.id_token().ok_or_else(|| token_invalid("there is none"))?;
     let claims = id_token
         .claims(&client.id_token_verifier(), &Nonce::new(trip.nonce))

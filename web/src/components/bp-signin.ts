@@ -130,7 +130,7 @@ export class BpSignin extends BpElement {
     return html`<section class="card" aria-labelledby="signin-title">
       <h2 id="signin-title">${t('signin.title')}</h2>
       ${passkeysSupported() && !this.codeSent
-        ? html`<button type="button" data-testid="passkey-signin" ?disabled=${this.busy} @click=${() => void this.passkeySignIn()}>
+        ? html`<button type="button" id="passkey-signin" data-testid="passkey-signin" ?disabled=${this.busy} @click=${() => void this.passkeySignIn()}>
               ${t('signin.passkey')}
             </button>
             <p>${t('signin.or')}</p>`

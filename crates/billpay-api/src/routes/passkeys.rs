@@ -34,8 +34,9 @@ use crate::session::{self, ClientAddr};
 /// How long a browser has to complete a passkey ceremony.
 const CEREMONY_TTL: time::Duration = time::Duration::minutes(5);
 
-/// The relying party: the site passkeys are bound to. Its id is the web apps' host name; every
-/// origin the apps are served from must be that host or a subdomain of it.
+/// The relying party: the site passkeys are bound to. Its id is the host of the first origin
+/// (`https://billpay.example.com`); the apps may be served from it or any of its subdomains
+/// (`a.` and `b.`), as browsers themselves allow, so one passkey works in both apps.
 #[derive(Clone)]
 pub struct RelyingParty(pub Arc<Webauthn>);
 
@@ -57,6 +58,7 @@ impl RelyingParty {
         let mut builder = WebauthnBuilder::new(&rp_id, &url)
             .map_err(|e| format!("passkey origin {first:?}: {e}"))?
             .rp_name("BillPay")
+            .allow_subdomains(true)
             .allow_any_port(rp_id == "localhost");
         for o in &origins[1..] {
             let u = Url::parse(o).map_err(|e| format!("passkey origin {o:?}: {e}"))?;
@@ -79,7 +81,7 @@ pub fn router() -> Router<AppState> {
 fn relying_party(state: &AppState) -> Result<&Webauthn, ApiError> {
     state.passkeys.as_ref().map(|rp| rp.0.as_ref()).ok_or_else(|| {
         ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
+            StatusCode::NOT_FOUND,
             "passkeys_not_configured",
             "this server has no passkey origin (--passkey-origin); sign in with an e-mail code",
         )
