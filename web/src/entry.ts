@@ -27,7 +27,7 @@ async function variantFor(session: Session): Promise<'a' | 'b'> {
   }
   if (chosen !== 'a' && chosen !== 'b') return 'a';
   try {
-    const exposure = await request<{ variant: string }>(`/v1/flag-sets/${cfg.flagSet}/exposures`, null, {
+    const exposure = await request<{ variant: string }>(`/v1/flag-sets/${cfg.flagSet}/exposures`, {
       body: { flag: FLAG, variant: chosen },
     });
     return exposure.variant === 'b' ? 'b' : 'a';

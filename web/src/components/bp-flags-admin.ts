@@ -160,8 +160,8 @@ export class BpFlagsAdmin extends BpElement {
     if (this.staff) void this.load();
   }
 
-  private async call<T>(path: string, opts: Parameters<typeof request>[2] = {}): Promise<T> {
-    return request<T>(path, null, opts);
+  private async call<T>(path: string, opts: Parameters<typeof request>[1] = {}): Promise<T> {
+    return request<T>(path, opts);
   }
 
   private async load() {

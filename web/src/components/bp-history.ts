@@ -36,13 +36,13 @@ export class BpHistory extends BpElement {
   }
 
   async refresh() {
-    const [payments, list] = await Promise.all([request<List<Payment>>('/v1/payments?limit=20', null), billers(null)]);
+    const [payments, list] = await Promise.all([request<List<Payment>>('/v1/payments?limit=20'), billers()]);
     this.billers = new Map(list.map((b) => [b.id, b.name]));
     this.payments = payments.data;
   }
 
   private async open(p: Payment) {
-    this.receipt = await request<string>(`/v1/payments/${p.id}/receipt`, null, { accept: 'text/html' });
+    this.receipt = await request<string>(`/v1/payments/${p.id}/receipt`, { accept: 'text/html' });
     await this.updateComplete;
     this.renderRoot.querySelector('dialog')?.showModal();
   }

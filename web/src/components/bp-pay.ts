@@ -45,7 +45,7 @@ export class BpPay extends BpElement {
 
   async connectedCallback() {
     super.connectedCallback();
-    this.billers = (await billers(null)).filter((b) => b.status === 'active');
+    this.billers = (await billers()).filter((b) => b.status === 'active');
   }
 
   private found(): Biller[] {
@@ -80,7 +80,7 @@ export class BpPay extends BpElement {
     this.error = '';
     this.done = null;
     try {
-      const list = await request<List<Bill>>(`/v1/bills/lookup?${query}`, null);
+      const list = await request<List<Bill>>(`/v1/bills/lookup?${query}`);
       const first = list.data[0];
       if (first && first.biller_id !== this.biller?.id) {
         this.biller = this.billers.find((b) => b.id === first.biller_id) ?? this.biller;
@@ -130,12 +130,12 @@ export class BpPay extends BpElement {
     this.busy = true;
     this.error = '';
     try {
-      this.done = await request<Payment>('/v1/payments', null, {
+      this.done = await request<Payment>('/v1/payments', {
         body: { bill_id: this.bill.id, amount: this.amount, currency: this.bill.currency },
         idempotencyKey: this.attemptKey,
       });
       this.reviewing = false;
-      this.bill = await request<Bill>(`/v1/bills/${this.bill.id}`, null);
+      this.bill = await request<Bill>(`/v1/bills/${this.bill.id}`);
       this.prepare(this.bill.amount_outstanding > 0 ? this.bill.amount_outstanding : null);
       this.dispatchEvent(new CustomEvent('paid', { detail: this.done, bubbles: true, composed: true }));
     } catch (err) {

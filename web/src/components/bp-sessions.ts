@@ -45,8 +45,8 @@ export class BpSessions extends BpElement {
 
   async refresh() {
     try {
-      this.sessions = (await request<{ data: SessionView[] }>('/v1/auth/sessions', null)).data;
-      this.passkeys = (await request<{ data: PasskeyView[] }>('/v1/auth/passkeys', null)).data;
+      this.sessions = (await request<{ data: SessionView[] }>('/v1/auth/sessions')).data;
+      this.passkeys = (await request<{ data: PasskeyView[] }>('/v1/auth/passkeys')).data;
     } catch (e) {
       this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
     }
@@ -55,7 +55,7 @@ export class BpSessions extends BpElement {
   private async end(id: string) {
     this.busy = true;
     try {
-      await request(`/v1/auth/sessions/${id}`, null, { method: 'DELETE' });
+      await request(`/v1/auth/sessions/${id}`, { method: 'DELETE' });
       await this.refresh();
     } catch (e) {
       this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
@@ -82,7 +82,7 @@ export class BpSessions extends BpElement {
   private async removePasskey(id: string) {
     this.busy = true;
     try {
-      await request(`/v1/auth/passkeys/${id}`, null, { method: 'DELETE' });
+      await request(`/v1/auth/passkeys/${id}`, { method: 'DELETE' });
       await this.refresh();
     } catch (e) {
       this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
@@ -94,7 +94,7 @@ export class BpSessions extends BpElement {
   private async endAll() {
     this.busy = true;
     try {
-      await request('/v1/auth/sessions', null, { method: 'DELETE' });
+      await request('/v1/auth/sessions', { method: 'DELETE' });
       this.dispatchEvent(new CustomEvent('signed-out', { bubbles: true, composed: true }));
     } catch (e) {
       this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');

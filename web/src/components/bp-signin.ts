@@ -55,7 +55,7 @@ export class BpSignin extends BpElement {
 
   private sendCode(email: string) {
     return this.step(async () => {
-      await request('/v1/auth/email-codes', null, { body: { email, locale: locale() } });
+      await request('/v1/auth/email-codes', { body: { email, locale: locale() } });
       this.email = email;
       this.codeSent = true;
     });
@@ -63,7 +63,7 @@ export class BpSignin extends BpElement {
 
   private signIn(code: string) {
     return this.step(async () => {
-      await request('/v1/auth/sessions', null, { body: { email: this.email, code } });
+      await request('/v1/auth/sessions', { body: { email: this.email, code } });
       await this.done();
     });
   }
@@ -83,7 +83,7 @@ export class BpSignin extends BpElement {
 
   private demoSignIn(customerId: string) {
     return this.step(async () => {
-      await request('/v1/auth/demo-sessions', null, { body: { customer_id: customerId } });
+      await request('/v1/auth/demo-sessions', { body: { customer_id: customerId } });
       await this.done();
     });
   }

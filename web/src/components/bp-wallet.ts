@@ -29,7 +29,7 @@ export class BpWallet extends BpElement {
   }
 
   async refresh() {
-    this.wallet = await request<Wallet>(`/v1/customers/${this.customerId}/wallet`, null);
+    this.wallet = await request<Wallet>(`/v1/customers/${this.customerId}/wallet`);
   }
 
   private async topUp(e: Event) {
@@ -45,7 +45,7 @@ export class BpWallet extends BpElement {
     }
     this.busy = true;
     try {
-      await request(`/v1/customers/${this.customerId}/wallet/topups`, null, {
+      await request(`/v1/customers/${this.customerId}/wallet/topups`, {
         body: { amount, currency },
         idempotencyKey: this.attemptKey,
       });

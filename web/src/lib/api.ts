@@ -28,13 +28,12 @@ export function newIdempotencyKey(): string {
 }
 
 /**
- * Calls the API. With `key`, as that API key (the flags admin); without, as the signed-in person,
- * whose session cookie the browser sends (and which no script here can read).
+ * Calls the API as the signed-in person, whose session cookie the browser sends (and which no
+ * script here can read). The web apps hold no API key.
  */
-export async function request<T>(path: string, key: string | null, opts: RequestOptions = {}): Promise<T> {
+export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const { apiBase } = await config();
   const headers: Record<string, string> = {};
-  if (key) headers.authorization = `Bearer ${key}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
   if (opts.ifMatch !== undefined) headers['if-match'] = `"${opts.ifMatch}"`;
@@ -44,7 +43,7 @@ export async function request<T>(path: string, key: string | null, opts: Request
     resp = await fetch(apiBase + path, {
       method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
       headers,
-      credentials: key ? 'omit' : 'include',
+      credentials: 'include',
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     });
   } catch {
@@ -112,18 +111,16 @@ export interface List<T> {
   next_cursor: string | null;
 }
 
-const billerLists = new Map<string | null, Promise<Biller[]>>();
+let billerList: Promise<Biller[]> | null = null;
 
-/**
- * The billers a key (or, with `null`, the signed-in person) may see, fetched once per page and
- * shared by the components that need them.
- */
-export function billers(key: string | null): Promise<Biller[]> {
-  let list = billerLists.get(key);
-  if (!list) {
-    list = request<List<Biller>>('/v1/billers?limit=100', key).then((l) => l.data);
-    list.catch(() => billerLists.delete(key));
-    billerLists.set(key, list);
+/** The billers the signed-in person may see, fetched once per page and shared by the components. */
+export function billers(): Promise<Biller[]> {
+  if (!billerList) {
+    const list = request<List<Biller>>('/v1/billers?limit=100').then((l) => l.data);
+    list.catch(() => {
+      billerList = null;
+    });
+    billerList = list;
   }
-  return list;
+  return billerList;
 }

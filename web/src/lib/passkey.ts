@@ -37,7 +37,7 @@ interface Ceremony {
 
 /** Registers a new passkey for the signed-in customer. */
 export async function registerPasskey(name: string): Promise<void> {
-  const c = await request<Ceremony>('/v1/auth/passkey-registrations', null, { method: 'POST' });
+  const c = await request<Ceremony>('/v1/auth/passkey-registrations', { method: 'POST' });
   const pk = c.options.publicKey;
   const publicKey = {
     ...pk,
@@ -48,7 +48,7 @@ export async function registerPasskey(name: string): Promise<void> {
   const cred = (await navigator.credentials.create({ publicKey })) as PublicKeyCredential | null;
   if (!cred) throw new Error('no passkey was created');
   const r = cred.response as AuthenticatorAttestationResponse;
-  await request('/v1/auth/passkeys', null, {
+  await request('/v1/auth/passkeys', {
     body: {
       ceremony_id: c.ceremony_id,
       name,
@@ -68,7 +68,7 @@ export async function registerPasskey(name: string): Promise<void> {
 
 /** Signs in with one of this site's passkeys, which the browser offers. */
 export async function signInWithPasskey(): Promise<void> {
-  const c = await request<Ceremony>('/v1/auth/passkey-challenges', null, { method: 'POST' });
+  const c = await request<Ceremony>('/v1/auth/passkey-challenges', { method: 'POST' });
   const pk = c.options.publicKey;
   const publicKey = {
     ...pk,
@@ -78,7 +78,7 @@ export async function signInWithPasskey(): Promise<void> {
   const cred = (await navigator.credentials.get({ publicKey })) as PublicKeyCredential | null;
   if (!cred) throw new Error('no passkey was used');
   const r = cred.response as AuthenticatorAssertionResponse;
-  await request('/v1/auth/passkey-sessions', null, {
+  await request('/v1/auth/passkey-sessions', {
     body: {
       ceremony_id: c.ceremony_id,
       credential: {

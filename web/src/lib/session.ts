@@ -20,7 +20,7 @@ interface Me {
 /** The signed-in customer, or null when there is no session (or it ended). */
 export async function currentSession(): Promise<Session | null> {
   try {
-    const me = await request<Me>('/v1/me', null);
+    const me = await request<Me>('/v1/me');
     return me.role === 'customer' && me.customer_id ? { customerId: me.customer_id, name: me.name ?? me.customer_id } : null;
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return null;
@@ -31,7 +31,7 @@ export async function currentSession(): Promise<Session | null> {
 /** Ends the session on the server, which also clears the cookie. */
 export async function endSession(): Promise<void> {
   try {
-    await request('/v1/auth/sessions/current', null, { method: 'DELETE' });
+    await request('/v1/auth/sessions/current', { method: 'DELETE' });
   } catch {
     /* already ended */
   }
@@ -48,7 +48,7 @@ export interface Staff {
 /** The signed-in staff member (single sign-on), or null. */
 export async function currentStaff(): Promise<Staff | null> {
   try {
-    const me = await request<Me & { staff: Staff | null }>('/v1/me', null);
+    const me = await request<Me & { staff: Staff | null }>('/v1/me');
     return me.staff ?? null;
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return null;
@@ -67,5 +67,5 @@ export async function startStaffSignIn(): Promise<void> {
 
 /** `serve --demo` only: signs in as the demo admin with one click. */
 export async function demoStaffSignIn(email: string): Promise<void> {
-  await request('/v1/auth/demo-sessions', null, { body: { staff_email: email } });
+  await request('/v1/auth/demo-sessions', { body: { staff_email: email } });
 }
