@@ -40,11 +40,6 @@ const BINDING_COOKIE: &str = "billpay_sso";
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_BODY: usize = 1 << 20;
 
-type HttpsClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    http_body_util::Full<bytes::Bytes>,
->;
-
 /// The staff's identity provider, as configured.
 #[derive(Clone)]
 pub struct Provider {
@@ -52,7 +47,7 @@ pub struct Provider {
     client_id: ClientId,
     client_secret: Option<ClientSecret>,
     redirect: RedirectUrl,
-    http: HttpsClient,
+    http: billpay_worker::HttpClient,
 }
 
 impl Provider {
@@ -80,7 +75,7 @@ impl Provider {
                 .filter(|s| !s.is_empty())
                 .map(|s| ClientSecret::new(s.to_owned())),
             redirect,
-            http: https_client(),
+            http: billpay_worker::http_client(),
         })
     }
 
@@ -154,26 +149,6 @@ impl Provider {
 
 fn secure_or_loopback(url: &url::Url) -> bool {
     url.scheme() == "https" || matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
-}
-
-fn https_client() -> HttpsClient {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!(error = %e, "no system CA certificates: an https OIDC issuer cannot be reached");
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map(|c| {
-                    c.with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth()
-                })
-                .unwrap_or_else(|_| unreachable!("ring supports the default protocol versions"));
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
-        }
-    };
-    let connector = builder.https_or_http().enable_http1().build();
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
 }
 
 fn issuer_down(what: &str) -> ApiError {
@@ -289,14 +264,7 @@ pub async fn start(
 /// The cookie that binds the round trip to this browser: HttpOnly, sent back only to the
 /// callback, and (outside plain-HTTP loopback) Secure.
 fn binding_cookie(headers: &HeaderMap, value: &str, ttl: time::Duration) -> HeaderValue {
-    let secure = if session::set_cookie(headers, "", Duration::ZERO)
-        .to_str()
-        .is_ok_and(|c| c.contains("Secure"))
-    {
-        " Secure;"
-    } else {
-        ""
-    };
+    let secure = if session::plain_local(headers) { "" } else { " Secure;" };
     let v = format!(
         "{BINDING_COOKIE}={value}; Path=/v1/auth/oidc;{secure} HttpOnly; SameSite=Lax; Max-Age={}",
         ttl.whole_seconds()
@@ -305,14 +273,7 @@ fn binding_cookie(headers: &HeaderMap, value: &str, ttl: time::Duration) -> Head
 }
 
 fn binding_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == BINDING_COOKIE)
-        .map(|(_, v)| v.trim().to_owned())
+    session::cookie(headers, &[BINDING_COOKIE])
 }
 
 #[derive(Debug, Deserialize)]

@@ -180,7 +180,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// Whether the request came over plain HTTP to this machine's loopback, where the cookie cannot
 /// be `Secure`. Behind a proxy, `X-Forwarded-Proto: https` says otherwise.
-fn plain_local(headers: &HeaderMap) -> bool {
+pub(crate) fn plain_local(headers: &HeaderMap) -> bool {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -211,16 +211,21 @@ pub fn clear_cookie(headers: &HeaderMap) -> HeaderValue {
     set_cookie(headers, "", Duration::ZERO)
 }
 
-/// The session token the request's cookies carry, if any.
-pub fn token(headers: &HeaderMap) -> Option<String> {
+/// The value of the first cookie the request carries under one of `names`.
+pub(crate) fn cookie(headers: &HeaderMap, names: &[&str]) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == SECURE_COOKIE || *name == LOCAL_COOKIE)
+        .find(|(name, _)| names.contains(name))
         .map(|(_, v)| v.trim().to_owned())
+}
+
+/// The session token the request's cookies carry, if any.
+pub fn token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, &[SECURE_COOKIE, LOCAL_COOKIE])
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 

@@ -120,13 +120,16 @@ impl Tally {
     }
 }
 
-type HttpClient = hyper_util::client::legacy::Client<
+/// The HTTP(S) client BillPay calls out with: webhook receivers here, and the staff's identity
+/// provider in the API.
+pub type HttpClient = hyper_util::client::legacy::Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     http_body_util::Full<bytes::Bytes>,
 >;
 
-/// The HTTPS client deliveries go out on: rustls with the ring provider and the system's roots.
-fn http_client() -> HttpClient {
+/// The HTTPS client deliveries go out on: rustls with the ring provider and the system's roots
+/// (plain HTTP too: each caller decides where plain HTTP may go).
+pub fn http_client() -> HttpClient {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let builder = match builder.with_provider_and_native_roots(provider.clone()) {
