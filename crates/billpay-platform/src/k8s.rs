@@ -21,6 +21,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("namespace", include_str!("../templates/k8s/namespace.yaml.j2")),
 ];
 
+/// A service's secret variables as External Secrets references: `name` is a secret under the
+/// service's prefix, `name#property` one property of a JSON secret.
+fn secret_refs(secrets: &std::collections::BTreeMap<String, String>) -> Vec<serde_json::Value> {
+    secrets
+        .iter()
+        .map(|(var, name)| match name.split_once('#') {
+            Some((key, property)) => json!({"var": var, "key": key, "property": property}),
+            None => json!({"var": var, "key": name, "property": null}),
+        })
+        .collect()
+}
+
 /// The base and every environment's overlay.
 pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
     let j = crate::templates::env(TEMPLATES)?;
@@ -33,7 +45,7 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
             json!({"name": s.name.get_ref(), "port": s.port, "health_path": s.health_path,
                    "replicas": s.replicas, "cpu": s.cpu, "memory": s.memory, "args": s.args,
                    "database": s.database, "migrate": s.migrate, "subdomain": s.subdomain, "env": s.env,
-                   "secrets": s.secrets})
+                   "secrets": secret_refs(&s.secrets), "oidc": s.secrets.contains_key("BILLPAY_OIDC_ISSUER")})
         })
         .collect();
     let mut files = Vec::new();

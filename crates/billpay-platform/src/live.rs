@@ -215,25 +215,40 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
     // SES and the staff user pool need the environment's domain: the sender's address and
     // the API's public callback live there.
     if let Some(domain) = &env.domain {
+        // The service that holds the staff OIDC client (the API), and the host it is served at.
         let api = m
             .services
             .iter()
-            .find_map(|s| s.get_ref().subdomain.clone())
-            .unwrap_or_else(|| "api".into());
+            .map(|s| s.get_ref())
+            .find(|s| s.secrets.contains_key("BILLPAY_OIDC_ISSUER"));
+        let (api_name, api_sub) = api.map_or_else(
+            || ("billpay-backend".to_owned(), "api".to_owned()),
+            |s| {
+                (
+                    s.name.get_ref().clone(),
+                    s.subdomain.clone().unwrap_or_else(|| "api".into()),
+                )
+            },
+        );
+        let secrets_mock =
+            json!({"kms_key_arn": "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000"});
         units.push(Unit {
             name: "identity".into(),
             module: "identity".into(),
-            dependencies: vec![],
+            dependencies: vec![dep("secrets", secrets_mock)],
             inputs: json!({
                 "name": prefix,
                 "mail_domain": domain,
-                "callback_url": format!("https://{api}.{domain}/v1/auth/oidc/callback"),
+                "callback_url": format!("https://{api_sub}.{domain}/v1/auth/oidc/callback"),
                 "deletion_protection": env_name == "prod",
+                "oidc_secret_name": format!("{}/{api_name}/oidc", p.name),
+                "kms_key_arn": "dependency.secrets.outputs.kms_key_arn",
             }),
             resources: vec![
                 format!("aws_sesv2_email_identity for {domain} (DKIM), aws_sesv2_configuration_set (TLS required, bounces suppressed)"),
                 "aws_iam_policy (send from no-reply@ only)".into(),
                 "aws_cognito_user_pool (staff: admin-created, TOTP required), hosted UI domain, API app client (code flow)".into(),
+                "aws_secretsmanager_secret (the API's OIDC issuer, client id and secret, for External Secrets)".into(),
             ],
             excluded: false,
         });

@@ -376,20 +376,27 @@ fn environments_with_a_domain_get_ses_and_the_staff_user_pool() {
         "https://api.billpay.example.com/v1/auth/oidc/callback"
     );
     assert_eq!(prod["deletion_protection"], true);
+    assert_eq!(prod["oidc_secret_name"], "billpay/billpay-backend/oidc");
     let staging = hcl(&live.join("staging/identity/terragrunt.hcl"))["inputs"].clone();
     assert_eq!(staging["name"], "billpay-staging");
     assert_eq!(staging["deletion_protection"], false);
     // dev has no domain: no sender address and no public callback, so no identity unit.
     assert!(!live.join("dev/identity").exists());
-    // The pods get the SMTP URL and the client secret from Secrets Manager, never from the repo.
+    // The pods get the SMTP URL and the OIDC client (which the unit writes) from Secrets
+    // Manager, never from the repository; the callback and passkey origin are the domain's.
     let base = std::fs::read_to_string(repo().join("deploy/k8s/base/billpay-backend.yaml")).unwrap();
     for key in [
         "key: billpay/billpay-backend/smtp-url",
-        "key: billpay/billpay-backend/oidc-client-secret",
-        "secretKey: BILLPAY_OIDC_CLIENT_SECRET",
+        "secretKey: BILLPAY_OIDC_CLIENT_SECRET\n      remoteRef:\n        key: billpay/billpay-backend/oidc\n        property: client_secret",
+        "secretKey: BILLPAY_OIDC_ISSUER",
     ] {
         assert!(base.contains(key), "{key}");
     }
+    let overlay = std::fs::read_to_string(repo().join("deploy/k8s/overlays/prod/kustomization.yaml")).unwrap();
+    assert!(overlay.contains("value: https://api.billpay.example.com/v1/auth/oidc/callback"));
+    assert!(overlay.contains("path: /data/BILLPAY_PASSKEY_ORIGINS\n        value: https://billpay.example.com"));
+    let dev = std::fs::read_to_string(repo().join("deploy/k8s/overlays/dev/kustomization.yaml")).unwrap();
+    assert!(!dev.contains("BILLPAY_OIDC_REDIRECT_URL"), "dev has no domain");
 }
 
 #[test]

@@ -107,8 +107,7 @@ resource "aws_cognito_user_pool_domain" "staff" {
 }
 
 # BillPay's API as a confidential client: authorization code flow (the API adds PKCE), the
-# callback on the API's own origin. The secret is read from the pool and stored in Secrets
-# Manager by hand, so it never enters the state of another unit.
+# callback on the API's own origin.
 resource "aws_cognito_user_pool_client" "api" {
   name                                 = "${var.name}-api"
   user_pool_id                         = aws_cognito_user_pool.staff.id
@@ -130,4 +129,23 @@ resource "aws_cognito_user_pool_client" "api" {
     access_token  = "minutes"
     refresh_token = "days"
   }
+}
+
+# What the API needs to use the pool, for External Secrets to hand to the pods as
+# BILLPAY_OIDC_ISSUER, BILLPAY_OIDC_CLIENT_ID and BILLPAY_OIDC_CLIENT_SECRET. The client secret
+# is in this unit's state already (an attribute of the client); writing it here adds no reader.
+resource "aws_secretsmanager_secret" "oidc" {
+  #checkov:skip=CKV2_AWS_57:The value is the Cognito client's own secret, rotated by replacing the client in this unit, which rewrites this version.
+  name                    = var.oidc_secret_name
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "oidc" {
+  secret_id = aws_secretsmanager_secret.oidc.id
+  secret_string = jsonencode({
+    issuer        = "https://cognito-idp.${data.aws_region.current.region}.amazonaws.com/${aws_cognito_user_pool.staff.id}"
+    client_id     = aws_cognito_user_pool_client.api.id
+    client_secret = aws_cognito_user_pool_client.api.client_secret
+  })
 }

@@ -30,3 +30,8 @@ output "hosted_ui" {
   description = "The staff's hosted sign-in page."
   value       = "https://${aws_cognito_user_pool_domain.staff.domain}.auth.${data.aws_region.current.region}.amazoncognito.com"
 }
+
+output "oidc_secret_arn" {
+  description = "The secret holding the API's OIDC issuer, client id and client secret."
+  value       = aws_secretsmanager_secret.oidc.arn
+}

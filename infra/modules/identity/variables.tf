@@ -35,3 +35,13 @@ variable "deletion_protection" {
   type        = bool
   default     = false
 }
+
+variable "oidc_secret_name" {
+  description = "The Secrets Manager secret the API reads its OIDC issuer, client id and client secret from."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "The KMS key that encrypts that secret (the secrets unit's)."
+  type        = string
+}

@@ -10,9 +10,20 @@ terraform {
   source = "${get_repo_root()}/infra/modules//identity"
 }
 
+dependency "secrets" {
+  config_path = "../secrets"
+
+  mock_outputs_allowed_terraform_commands = ["validate", "plan"]
+  mock_outputs = {
+    kms_key_arn = "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000"
+  }
+}
+
 inputs = {
   callback_url        = "https://api.billpay.example.com/v1/auth/oidc/callback"
   deletion_protection = true
+  kms_key_arn         = dependency.secrets.outputs.kms_key_arn
   mail_domain         = "billpay.example.com"
   name                = "billpay-prod"
+  oidc_secret_name    = "billpay/billpay-backend/oidc"
 }
