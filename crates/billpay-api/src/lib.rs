@@ -46,6 +46,7 @@ pub struct Inner {
     pub flags: ofrep::FlagCache,
     pub sessions: session::Policy,
     pub sign_in_limits: session::SignInLimits,
+    pub session_cache: session::SessionCache,
     /// The relying party passkeys are bound to; `None` when no passkey origin is configured.
     pub passkeys: Option<routes::passkeys::RelyingParty>,
     /// The staff's single sign-on issuer; `None` when none is configured.
@@ -84,6 +85,7 @@ impl AppState {
             flags: ofrep::FlagCache::default(),
             sessions,
             sign_in_limits: session::SignInLimits::default(),
+            session_cache: session::SessionCache::default(),
         }))
     }
 }

@@ -282,8 +282,8 @@ pub struct CallbackQuery {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// The issuer that answers (RFC 9207), when it says: it must be ours (mix-up attacks).
     pub iss: Option<String>,
-    pub session_state: Option<String>,
 }
 
 fn state_invalid() -> ApiError {
@@ -356,6 +356,12 @@ async fn finish(
         return Err(state_invalid());
     }
     let trip: RoundTrip = serde_json::from_str(&trip.state).map_err(ApiError::internal)?;
+    if q.iss.as_deref().is_some_and(|iss| iss != provider.issuer()) {
+        return Err(ApiError::bad_request(
+            "sign_in_refused",
+            "the answer came from another issuer than the one this sign-in started with",
+        ));
+    }
     if let Some(err) = &q.error {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -162,6 +162,45 @@ impl Default for SignInLimits {
     }
 }
 
+/// How long a looked-up session is trusted without asking the database again: also the longest
+/// a session ended on another server keeps working here (on this one, ending it is immediate).
+/// Idle time is measured from the last lookup, so it is this much coarser.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+const CACHE_MAX: usize = 50_000;
+
+/// Sessions looked up recently, by token hash, so that a busy session costs one query per few
+/// seconds per server rather than one per request.
+#[derive(Default)]
+pub struct SessionCache(Mutex<HashMap<String, (Principal, Instant)>>);
+
+impl SessionCache {
+    fn get(&self, hash: &str, now: &str) -> Option<Principal> {
+        let map = self.0.lock().ok()?;
+        map.get(hash)
+            .filter(|(p, at)| at.elapsed() < CACHE_TTL && p.0.expires_at.as_deref().is_some_and(|e| e > now))
+            .map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, hash: String, p: Principal) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHE_MAX {
+                map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            }
+            map.insert(hash, (p, Instant::now()));
+        }
+    }
+
+    /// Drops the sessions of `id`: a session's id, or its customer's or staff member's, so that
+    /// ending them takes effect here at once.
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, (p, _)| {
+                p.key_id() != id && p.customer() != Some(id) && p.staff().is_none_or(|s| s.id != id)
+            });
+        }
+    }
+}
+
 /// A new session token: 32 random bytes, hex.
 pub fn new_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
@@ -280,10 +319,15 @@ pub async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<P
             "the session has ended (signed out, idle too long, or too old); sign in again",
         )
     };
+    let hash = hash_secret(token);
+    if let Some(p) = state.session_cache.get(&hash, &now) {
+        check_origin(&parts.method, &parts.headers, &policy.trusted_origins)?;
+        return Ok(p);
+    }
     let session = state
         .store
         .live_session(
-            &hash_secret(token),
+            &hash,
             &now,
             &ago(policy.idle),
             &ago(policy.staff_idle),
@@ -304,7 +348,7 @@ pub async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<P
         Some(m) => (m.role, m.biller_id.clone()),
         None => (Role::Customer, None),
     };
-    Ok(Principal(
+    let p = Principal(
         ApiKeyRecord {
             id: session.id,
             role,
@@ -314,7 +358,9 @@ pub async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<P
             expires_at: Some(session.expires_at),
         },
         staff,
-    ))
+    );
+    state.session_cache.put(hash, p.clone());
+    Ok(p)
 }
 
 #[cfg(test)]

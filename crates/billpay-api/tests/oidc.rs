@@ -230,6 +230,24 @@ async fn attacks(backend: Backend) {
         no_session(&r);
     }
 
+    // An answer that says it comes from another issuer (a mix-up attack).
+    let (state, cookie) = begin(&app, &idp).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!(
+            "{}/v1/auth/oidc/callback?code=c0de&state={state}&iss=https%3A%2F%2Fevil.example",
+            app.base
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "sign_in_refused");
+
     // An expired round trip.
     *idp.mint.lock().unwrap() = Mint::Honest;
     let (state, cookie) = begin(&app, &idp).await;

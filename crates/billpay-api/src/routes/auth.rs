@@ -502,6 +502,7 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap, who: Pr
         ));
     }
     state.store.revoke_session(customer, who.key_id()).await?;
+    state.session_cache.forget(who.key_id());
     audit(&state, who.key_id(), "signed out", customer, json!({}), &headers).await;
     Ok(signed_out(&headers))
 }
@@ -519,6 +520,7 @@ pub async fn end_session(
     let customer = owner_of(&who)?;
     path_id(Kind::Session, &session_id)?;
     state.store.revoke_session(customer, &session_id).await?;
+    state.session_cache.forget(&session_id);
     audit(
         &state,
         who.key_id(),
@@ -544,6 +546,7 @@ pub async fn sign_out_everywhere(
 ) -> Result<Response, ApiError> {
     let customer = owner_of(&who)?;
     let n = state.store.revoke_sessions_of(customer).await?;
+    state.session_cache.forget(customer);
     audit(
         &state,
         who.key_id(),

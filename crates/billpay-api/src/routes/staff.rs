@@ -133,5 +133,7 @@ pub async fn remove(
             "you cannot remove yourself; another admin must",
         ));
     }
-    Ok(axum::Json(view(state.store.remove_staff(&staff_id).await?)))
+    let removed = state.store.remove_staff(&staff_id).await?;
+    state.session_cache.forget(&staff_id);
+    Ok(axum::Json(view(removed)))
 }
