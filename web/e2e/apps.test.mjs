@@ -231,6 +231,13 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
   const p = await page();
   await p.goto(server.base + '/');
   assert.deepEqual(await axe(p), []);
+  // Every page names its icon, and it is there (no 404 in the console).
+  const icon = await p.evaluate(async () => {
+    const href = document.querySelector('link[rel=icon]')?.getAttribute('href');
+    const r = await fetch(href);
+    return [href, r.status, r.headers.get('content-type')];
+  });
+  assert.deepEqual(icon, ['/favicon.svg', 200, 'image/svg+xml']);
   // Keyboard only: tab past the passkey button to the e-mail field, type, press Enter; then the
   // code, and Enter.
   const focusedId = () =>

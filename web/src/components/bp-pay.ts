@@ -1,6 +1,6 @@
 import { html } from 'lit';
 import { ApiError, type Bill, type Biller, type List, type Payment, billers, newIdempotencyKey, request } from '../lib/api';
-import { formatDate, locale, t } from '../lib/i18n';
+import { categoryLabel, formatDate, locale, t } from '../lib/i18n';
 import { feeOn, formatMoney, parseMoney } from '../lib/money';
 import { BpElement, shared } from './base';
 
@@ -50,7 +50,9 @@ export class BpPay extends BpElement {
 
   private found(): Biller[] {
     const q = this.query.trim().toLocaleLowerCase();
-    return this.billers.filter((b) => !q || b.name.toLocaleLowerCase().includes(q) || b.category.includes(q));
+    return this.billers.filter(
+      (b) => !q || b.name.toLocaleLowerCase().includes(q) || categoryLabel(b.category).toLocaleLowerCase().includes(q),
+    );
   }
 
   private chooseBiller(id: string) {
@@ -217,7 +219,7 @@ export class BpPay extends BpElement {
             (b) => html`<li>
               <button type="button" class="secondary" data-biller=${b.id} @click=${() => this.chooseBiller(b.id)}
                 aria-pressed=${this.biller?.id === b.id ? 'true' : 'false'}>
-                ${b.name}${this.categories ? html` <span class="muted">· ${b.category}</span>` : ''}
+                ${b.name}${this.categories ? html` <span class="muted">· ${categoryLabel(b.category)}</span>` : ''}
               </button>
             </li>`,
           )}

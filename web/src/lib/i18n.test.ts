@@ -23,3 +23,14 @@ describe('i18n', () => {
     }
   });
 });
+
+it('names every biller category in both languages', async () => {
+  const { categoryLabel, setLocale } = await import('./i18n');
+  setLocale('es-CO');
+  expect(categoryLabel('telecom')).toBe('Telefonía');
+  expect(categoryLabel('tax')).toBe('Impuestos');
+  setLocale('en');
+  expect(categoryLabel('tax')).toBe('Taxes');
+  expect(categoryLabel('something-new')).toBe('something-new');
+  setLocale('es-CO');
+});

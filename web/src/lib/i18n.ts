@@ -46,6 +46,15 @@ const es = {
   'topup.done': 'Recarga de {amount} hecha.',
   'billers.title': 'Buscar empresa',
   'billers.search': 'Nombre o categoría',
+  'category.electricity': 'Energía',
+  'category.water': 'Acueducto',
+  'category.gas': 'Gas',
+  'category.telecom': 'Telefonía',
+  'category.internet': 'Internet',
+  'category.tax': 'Impuestos',
+  'category.insurance': 'Seguros',
+  'category.education': 'Educación',
+  'category.other': 'Otros',
   'billers.none': 'Ninguna empresa coincide.',
   'barcode.title': 'Pagar con el código de barras',
   'barcode.label': 'Código de barras de la factura',
@@ -161,6 +170,15 @@ const en: Record<keyof typeof es, string> = {
   'topup.done': 'Added {amount}.',
   'billers.title': 'Find a biller',
   'billers.search': 'Name or category',
+  'category.electricity': 'Electricity',
+  'category.water': 'Water',
+  'category.gas': 'Gas',
+  'category.telecom': 'Telecom',
+  'category.internet': 'Internet',
+  'category.tax': 'Taxes',
+  'category.insurance': 'Insurance',
+  'category.education': 'Education',
+  'category.other': 'Other',
   'billers.none': 'No biller matches.',
   'barcode.title': 'Pay with the barcode',
   'barcode.label': 'The invoice barcode',
@@ -254,6 +272,12 @@ export function setLocale(l: Locale): void {
 export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
   const text = MESSAGES[locale()][key];
   return text.replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`));
+}
+
+/** A biller category (`telecom`, `tax`, …) in the current language; an unknown one as it is. */
+export function categoryLabel(category: string): string {
+  const key = `category.${category}`;
+  return key in es ? t(key as MessageKey) : category;
 }
 
 export function formatDate(iso: string): string {
