@@ -353,3 +353,32 @@ test('the demo signs a demo customer in with one click', async () => {
   await p.getByTestId('balances').waitFor();
   await p.context().close();
 });
+
+test('a page cannot forge its exposure: the server evaluates the variant itself', async () => {
+  await setRollout(server.base, 50);
+  const customer = await newCustomer(server.base);
+  const p = await page();
+  const landed = await signIn(p, customer);
+  const before = (await api(server.base, ADMIN, 'GET', '/v1/dashboard?days=1')).experiment;
+  const forged = await p.evaluate(async () => {
+    const r = await fetch('/v1/flag-sets/billpay-web/exposures', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ flag: 'frontend-variant', variant: 'b' }),
+    });
+    return [r.status, (await r.json()).code];
+  });
+  assert.deepEqual(forged, [422, 'invalid_body']);
+  const asked = await p.evaluate(() =>
+    fetch('/v1/flag-sets/billpay-web/exposures', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ flag: 'frontend-variant' }),
+    }).then((r) => r.json()),
+  );
+  // The server's own evaluation, recorded when the customer landed; asking again changes nothing.
+  assert.equal(`/${asked.variant}/`, landed);
+  assert.equal(asked.recorded, false);
+  assert.deepEqual((await api(server.base, ADMIN, 'GET', '/v1/dashboard?days=1')).experiment, before);
+  await p.context().close();
+});

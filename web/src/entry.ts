@@ -1,7 +1,8 @@
-// The entry page `/`: signs the customer in, evaluates `frontend-variant` over OFREP for them, and
-// sends them to app A or B. The first variant a customer is shown is recorded as an exposure and
-// kept on later visits. When the flag is off (the kill switch) or cannot be read, everyone goes
-// to A, the code default, and nothing is recorded.
+// The entry page `/`: signs the customer in, and sends them to app A or B. The server evaluates
+// `frontend-variant` for the customer and records the first variant they are shown (the exposure),
+// which later visits keep; the page never names a variant itself. When the flag is off (the kill
+// switch, read here over OFREP) or cannot be read, everyone goes to A, the code default, and
+// nothing is recorded.
 
 import { html, render } from 'lit';
 import { request } from './lib/api';
@@ -27,8 +28,8 @@ async function variantFor(session: Session): Promise<'a' | 'b'> {
   }
   if (chosen !== 'a' && chosen !== 'b') return 'a';
   try {
-    const exposure = await request<{ variant: string }>(`/v1/flag-sets/${cfg.flagSet}/exposures`, {
-      body: { flag: FLAG, variant: chosen },
+    const exposure = await request<{ variant: string | null }>(`/v1/flag-sets/${cfg.flagSet}/exposures`, {
+      body: { flag: FLAG },
     });
     return exposure.variant === 'b' ? 'b' : 'a';
   } catch {

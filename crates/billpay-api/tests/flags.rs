@@ -374,28 +374,65 @@ both!(client_keys_are_scoped_to_one_flag_set, |app: TestApp| async move {
     assert_eq!(r.status, 404);
 });
 
-both!(exposures_keep_the_first_variant, |app: TestApp| async move {
-    let path = format!("{SET}/exposures");
-    let r = app
-        .post(&path, ANA, json!({"flag": "frontend-variant", "variant": "b"}))
+both!(
+    exposures_are_the_servers_evaluation_and_keep_the_first_variant,
+    |app: TestApp| async move {
+        let path = format!("{SET}/exposures");
+        // What OFREP says Ana gets is what the server records for her.
+        let expected = app
+            .ofrep(
+                "/ofrep/v1/evaluate/flags/frontend-variant",
+                CLIENT,
+                &[],
+                json!({"context": {"targetingKey": "cus_demo_ana"}}),
+            )
+            .await
+            .ok(200)["variant"]
+            .clone();
+        let r = app.post(&path, ANA, json!({"flag": "frontend-variant"})).await.ok(200);
+        assert_eq!(
+            r,
+            json!({"flag": "frontend-variant", "variant": expected, "recorded": true})
+        );
+        let r = app.post(&path, ANA, json!({"flag": "frontend-variant"})).await.ok(200);
+        assert_eq!(
+            r,
+            json!({"flag": "frontend-variant", "variant": expected, "recorded": false})
+        );
+
+        // A client that names its own variant is refused, and the experiment's counts do not move.
+        let before = app.get("/v1/dashboard?days=1", ADMIN).await.ok(200)["experiment"].clone();
+        app.post(&path, common::LUIS, json!({"flag": "frontend-variant", "variant": "b"}))
+            .await
+            .problem(422, "invalid_body");
+        let after = app.get("/v1/dashboard?days=1", ADMIN).await.ok(200)["experiment"].clone();
+        assert_eq!(before, after);
+
+        // With the kill switch on, nobody is assigned.
+        app.post(
+            &format!("{SET}/flags/frontend-variant/state"),
+            ADMIN,
+            json!({"state": "DISABLED"}),
+        )
         .await
         .ok(200);
-    assert_eq!(r, json!({"flag": "frontend-variant", "variant": "b", "recorded": true}));
-    let r = app
-        .post(&path, ANA, json!({"flag": "frontend-variant", "variant": "a"}))
-        .await
-        .ok(200);
-    assert_eq!(
-        r,
-        json!({"flag": "frontend-variant", "variant": "b", "recorded": false})
-    );
-    app.post(&path, ADMIN, json!({"flag": "frontend-variant", "variant": "a"}))
-        .await
-        .problem(403, "forbidden");
-    app.post(&path, ANA, json!({"flag": "nope", "variant": "a"}))
-        .await
-        .problem(404, "flag_not_found");
-});
+        let r = app
+            .post(&path, common::LUIS, json!({"flag": "frontend-variant"}))
+            .await
+            .ok(200);
+        assert_eq!(
+            r,
+            json!({"flag": "frontend-variant", "variant": null, "recorded": false})
+        );
+
+        app.post(&path, ADMIN, json!({"flag": "frontend-variant"}))
+            .await
+            .problem(403, "forbidden");
+        app.post(&path, ANA, json!({"flag": "nope"}))
+            .await
+            .problem(404, "flag_not_found");
+    }
+);
 
 #[tokio::test]
 async fn cors_allows_only_the_configured_origins() {

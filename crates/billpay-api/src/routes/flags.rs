@@ -554,21 +554,22 @@ pub async fn create_client_key(
 pub struct NewExposure {
     #[schema(example = "frontend-variant")]
     pub flag: String,
-    #[schema(example = "b")]
-    pub variant: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Exposure {
     pub flag: String,
-    /// The variant this customer was first shown, which later visits keep.
-    pub variant: String,
-    /// Whether this call recorded the exposure (false: it was recorded before).
+    /// The variant this customer was first shown, which later visits keep; `null` when the flag
+    /// is off (its kill switch), which assigns nobody.
+    pub variant: Option<String>,
+    /// Whether this call recorded the exposure (false: it was recorded before, or the flag is off).
     pub recorded: bool,
 }
 
-/// Record that the calling customer was shown a variant. The first exposure is the customer's
-/// assignment: the answer names it, so later visits stay on it.
+/// Record that the calling customer is shown the flag. The server evaluates the flag for the
+/// customer itself (the customer's id is the targeting key): the client never names its variant,
+/// so the experiment's data cannot be forged. The first exposure is the customer's assignment;
+/// the answer names it, so later visits stay on it.
 #[utoipa::path(post, path = "/v1/flag-sets/{set_id}/exposures", tag = "flags", request_body = NewExposure,
     params(("set_id" = String, Path)),
     responses((status = 200, body = Exposure)), security(("bearer" = [])))]
@@ -591,14 +592,33 @@ pub async fn record_exposure(
     if !known {
         return Err(ApiError::not_found("flag"));
     }
-    crate::routes::billers::check_text("variant", &req.variant, 100)?;
+    let mut context = serde_json::Map::new();
+    context.insert("targetingKey".into(), Value::String(customer.clone()));
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    )
+    .unwrap_or(0);
+    let evaluation = set.flags.evaluate(&req.flag, &context, now);
+    let shown = match (evaluation.variant, evaluation.reason) {
+        (Some(v), reason) if reason != billpay_flags::Reason::Disabled && evaluation.error.is_none() => v.to_owned(),
+        _ => {
+            return Ok(axum::Json(Exposure {
+                flag: req.flag.clone(),
+                variant: None,
+                recorded: false,
+            }));
+        }
+    };
     let (variant, recorded) = state
         .store
-        .record_exposure(&set_id, &req.flag, &customer, &req.variant)
+        .record_exposure(&set_id, &req.flag, &customer, &shown)
         .await?;
     Ok(axum::Json(Exposure {
         flag: req.flag.clone(),
-        variant,
+        variant: Some(variant),
         recorded,
     }))
 }
