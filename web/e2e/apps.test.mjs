@@ -382,3 +382,44 @@ test('a page cannot forge its exposure: the server evaluates the variant itself'
   assert.deepEqual((await api(server.base, ADMIN, 'GET', '/v1/dashboard?days=1')).experiment, before);
   await p.context().close();
 });
+
+test("the customer's home lists the bills in their name, overdue first, and pays one from there", async () => {
+  await setRollout(server.base, 0);
+  const customer = await newCustomer(server.base);
+  const { biller } = await billerWithBill(server.base, '300001');
+  const past = new Date(Date.now() - 3 * 86400_000).toISOString().slice(0, 10);
+  const later = new Date(Date.now() + 20 * 86400_000).toISOString().slice(0, 10);
+  const mine = async (reference, due, amount) =>
+    api(server.base, ADMIN, 'POST', '/v1/bills', {
+      biller_id: biller.id,
+      reference,
+      customer_name: customer.name,
+      customer_id: customer.id,
+      amount_due: amount,
+      currency: 'COP',
+      due_date: due,
+    });
+  const late = await mine('300002', past, 4_000_000);
+  await mine('300003', later, 6_000_000);
+  const p = await page();
+  await signIn(p, customer);
+  const bills = p.getByTestId('bills');
+  await bills.waitFor();
+  const rows = bills.locator('li');
+  assert.equal(await rows.count(), 2, 'only the bills in their name');
+  assert.match(await rows.nth(0).textContent(), /300002[\s\S]*\$\u00a040\.000[\s\S]*Vencida desde/);
+  assert.match(await rows.nth(1).textContent(), /Vence el/);
+  await rows.nth(0).getByRole('button', { name: 'Pagar' }).click();
+  assert.equal(await p.getByTestId('outstanding').textContent(), '$\u00a040.000');
+  await p.getByRole('button', { name: 'Revisar pago' }).click();
+  await p.getByRole('button', { name: 'Confirmar y pagar' }).click();
+  await p.getByTestId('paid').waitFor();
+  const paid = (await api(server.base, ADMIN, 'GET', `/v1/payments?customer_id=${customer.id}`)).data;
+  assert.deepEqual(paid.map((x) => x.bill_id), [late.id]);
+  // The paid bill leaves the list.
+  await p.waitForFunction(
+    () =>
+      document.querySelector('bp-customer-app')?.shadowRoot?.querySelector('bp-bills')?.shadowRoot?.querySelectorAll('li').length === 1,
+  );
+  await p.context().close();
+});

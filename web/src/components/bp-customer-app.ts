@@ -1,4 +1,5 @@
 import { html, css } from 'lit';
+import type { Bill } from '../lib/api';
 import { config } from '../lib/config';
 import { t } from '../lib/i18n';
 import { FlagClient, flagValue } from '../lib/ofrep';
@@ -10,6 +11,9 @@ import './bp-wallet';
 import './bp-pay';
 import './bp-history';
 import './bp-sessions';
+import './bp-bills';
+import type { BpBills } from './bp-bills';
+import type { BpPay } from './bp-pay';
 import type { BpHistory } from './bp-history';
 import type { BpWallet } from './bp-wallet';
 
@@ -100,6 +104,10 @@ export class BpCustomerApp extends BpElement {
     return html`<bp-header .who=${s?.name ?? ''} .subtitle=${this.variant.toUpperCase()} @signout=${this.signOut}></bp-header>
       ${s
         ? html`<main data-variant=${this.variant}>
+            <bp-bills
+              class="wide"
+              @pay-bill=${(e: CustomEvent<Bill>) => this.renderRoot.querySelector<BpPay>('bp-pay')?.payBill(e.detail)}
+            ></bp-bills>
             <bp-wallet .customerId=${s.customerId} .topups=${this.topups}></bp-wallet>
             <bp-pay
               .mode=${this.variant === 'a' ? 'review' : 'one-step'}
@@ -107,6 +115,7 @@ export class BpCustomerApp extends BpElement {
               @paid=${() => {
                 void this.renderRoot.querySelector<BpWallet>('bp-wallet')?.refresh();
                 void this.renderRoot.querySelector<BpHistory>('bp-history')?.refresh();
+                void this.renderRoot.querySelector<BpBills>('bp-bills')?.refresh();
               }}
             ></bp-pay>
             <bp-history class="wide"></bp-history>

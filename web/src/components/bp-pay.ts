@@ -55,6 +55,17 @@ export class BpPay extends BpElement {
     );
   }
 
+  /** Starts paying `bill` (chosen from the customer's bills): its biller, the bill, its amount. */
+  payBill(bill: Bill) {
+    this.biller = this.billers.find((b) => b.id === bill.biller_id) ?? this.biller;
+    this.bills = [bill];
+    this.bill = bill;
+    this.done = null;
+    this.error = '';
+    this.prepare(bill.amount_outstanding);
+    this.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }
+
   private chooseBiller(id: string) {
     this.biller = this.billers.find((b) => b.id === id) ?? null;
     this.bills = null;
