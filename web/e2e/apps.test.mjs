@@ -423,3 +423,69 @@ test("the customer's home lists the bills in their name, overdue first, and pays
   );
   await p.context().close();
 });
+
+test('a customer schedules a payment and cancels it, turns autopay on with a cap, is told when it skips a bill, and turns it off', async () => {
+  const customer = await newCustomer(server.base);
+  const { biller } = await billerWithBill(server.base, '400001');
+  const due = new Date(Date.now() + 10 * 86400_000).toISOString().slice(0, 10);
+  await api(server.base, ADMIN, 'POST', '/v1/bills', {
+    biller_id: biller.id,
+    reference: '400002',
+    customer_name: customer.name,
+    customer_id: customer.id,
+    amount_due: 9_000_000,
+    currency: 'COP',
+    due_date: due,
+  });
+  const p = await page();
+  await signIn(p, customer);
+  await p.getByRole('heading', { name: 'Pagos programados y débito automático' }).waitFor();
+  await p.locator('#plan-bill').waitFor();
+  assert.deepEqual(await axe(p), [], 'the forms are accessible');
+
+  // Schedule for tomorrow, see it listed, cancel it.
+  const tomorrow = new Date(Date.now() + 86400_000 + 5 * 3600_000).toISOString().slice(0, 10);
+  await p.locator('#plan-date').fill(tomorrow);
+  await p.getByRole('button', { name: 'Programar pago' }).click();
+  await p.getByText('Pago programado.').waitFor();
+  const scheduled = p.getByTestId('scheduled');
+  assert.match(await scheduled.textContent(), /\$\u00a090\.000/);
+  const listed = (await api(server.base, ADMIN, 'GET', `/v1/scheduled-payments?customer_id=${customer.id}`)).data;
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0].execute_on, tomorrow);
+  await scheduled.getByRole('button', { name: 'Cancelar' }).click();
+  await p.getByText('Pago programado cancelado.').waitFor();
+  assert.equal((await api(server.base, ADMIN, 'GET', `/v1/scheduled-payments/${listed[0].id}`)).status, 'cancelled');
+
+  // Autopay with a cap; next month's bill is over it, so autopay skips it and says so.
+  await p.locator('#auto-days').fill('3');
+  await p.locator('#auto-cap').fill('50.000');
+  await p.getByRole('button', { name: 'Activar débito automático' }).click();
+  await p.getByText('Débito automático activado.').waitFor();
+  assert.match(await p.getByTestId('autopay').textContent(), /400002[\s\S]*hasta \$\u00a050\.000/);
+  const nextMonth = new Date(Date.now() + 40 * 86400_000).toISOString().slice(0, 10);
+  await api(server.base, ADMIN, 'POST', '/v1/bills', {
+    biller_id: biller.id,
+    reference: '400002',
+    customer_name: customer.name,
+    customer_id: customer.id,
+    amount_due: 9_500_000,
+    currency: 'COP',
+    due_date: nextMonth,
+  });
+  let notices = [];
+  for (let i = 0; i < 100 && notices.length === 0; i++) {
+    notices = (await api(server.base, ADMIN, 'GET', `/v1/notifications?customer_id=${customer.id}`)).data;
+    if (notices.length === 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(notices[0]?.kind, 'autopay.skipped');
+  await p.reload();
+  await p.getByTestId('notices').getByText('El débito automático no pagó una factura que superaba tu tope.').waitFor();
+  assert.equal((await api(server.base, ADMIN, 'GET', `/v1/payments?customer_id=${customer.id}`)).data.length, 0);
+
+  await p.getByTestId('autopay').getByRole('button', { name: 'Desactivar' }).click();
+  await p.getByText('Débito automático desactivado.').waitFor();
+  const enrolments = (await api(server.base, ADMIN, 'GET', `/v1/autopay?customer_id=${customer.id}`)).data;
+  assert.deepEqual(enrolments.map((a) => a.status), ['cancelled']);
+  await p.context().close();
+});

@@ -12,6 +12,8 @@ import './bp-pay';
 import './bp-history';
 import './bp-sessions';
 import './bp-bills';
+import './bp-plans';
+import type { BpPlans } from './bp-plans';
 import type { BpBills } from './bp-bills';
 import type { BpPay } from './bp-pay';
 import type { BpHistory } from './bp-history';
@@ -116,8 +118,10 @@ export class BpCustomerApp extends BpElement {
                 void this.renderRoot.querySelector<BpWallet>('bp-wallet')?.refresh();
                 void this.renderRoot.querySelector<BpHistory>('bp-history')?.refresh();
                 void this.renderRoot.querySelector<BpBills>('bp-bills')?.refresh();
+                void this.renderRoot.querySelector<BpPlans>('bp-plans')?.refresh();
               }}
             ></bp-pay>
+            <bp-plans class="wide"></bp-plans>
             <bp-history class="wide"></bp-history>
             <bp-sessions class="wide" @signed-out=${() => location.assign('/')}></bp-sessions>
           </main>`
