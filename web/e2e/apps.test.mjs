@@ -416,6 +416,12 @@ test("the customer's home lists the bills in their name, overdue first, and pays
   await p.getByTestId('paid').waitFor();
   const paid = (await api(server.base, ADMIN, 'GET', `/v1/payments?customer_id=${customer.id}`)).data;
   assert.deepEqual(paid.map((x) => x.bill_id), [late.id]);
+  // What they paid this month, by category, as a chart (and its table).
+  await p.waitForFunction(() => {
+    const history = document.querySelector('bp-customer-app')?.shadowRoot?.querySelector('bp-history');
+    const chart = history?.shadowRoot?.querySelector('bp-bar-chart[data-testid=spending]');
+    return chart?.shadowRoot?.textContent?.includes('Acueducto') && chart.shadowRoot.textContent.includes('$\u00a040.000');
+  });
   // The paid bill leaves the list.
   await p.waitForFunction(
     () =>
