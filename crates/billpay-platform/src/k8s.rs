@@ -79,7 +79,18 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
             .ok_or_else(|| PlatformError::UnknownEnvironment(env_name.clone(), String::new()))?;
         let dir = PathBuf::from(K8S_DIR).join("overlays").join(&env_name);
         let registry = m.registry(&env_name);
-        let ctx = json!({"env": env_name, "services": services, "registry": registry, "domain": env.domain});
+        // The app origins of this environment: the only browser origins the API lets in (CORS,
+        // and the origin check on sessions).
+        let app_origins: Vec<String> = match &env.domain {
+            Some(d) => m
+                .frontends
+                .iter()
+                .filter_map(|f| f.get_ref().subdomain.as_ref().map(|s| format!("https://{s}.{d}")))
+                .collect(),
+            None => Vec::new(),
+        };
+        let ctx = json!({"env": env_name, "services": services, "registry": registry, "domain": env.domain,
+                         "app_origins": app_origins.join(",")});
         files.push(RenderedFile {
             path: dir.join("kustomization.yaml"),
             contents: crate::templates::render(&j, "overlay", ctx)?,

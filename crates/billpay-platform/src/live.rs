@@ -253,6 +253,14 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             excluded: false,
         });
     }
+    // The API's public origin, which the apps call and their CSP allows.
+    let api_origin = match (
+        &env.domain,
+        m.services.iter().find_map(|s| s.get_ref().subdomain.clone()),
+    ) {
+        (Some(d), Some(sub)) => format!("https://{sub}.{d}"),
+        _ => String::new(),
+    };
     for f in &m.frontends {
         let f = f.get_ref();
         let domain = match (&env.domain, &f.subdomain) {
@@ -269,6 +277,7 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
                 "bucket_name": bucket,
                 "domain_name": domain,
                 "spa_fallback": f.spa_fallback,
+                "api_origin": api_origin,
                 "log_bucket_domain_name": "dependency.observability.outputs.log_bucket_domain_name",
             }),
             resources: vec![

@@ -397,6 +397,19 @@ fn environments_with_a_domain_get_ses_and_the_staff_user_pool() {
     assert!(overlay.contains("path: /data/BILLPAY_PASSKEY_ORIGINS\n        value: https://billpay.example.com"));
     let dev = std::fs::read_to_string(repo().join("deploy/k8s/overlays/dev/kustomization.yaml")).unwrap();
     assert!(!dev.contains("BILLPAY_OIDC_REDIRECT_URL"), "dev has no domain");
+    // Browsers may call the API from the environment's three apps only, and each app's CSP lets
+    // it connect to that API only.
+    assert!(overlay.contains(
+        "path: /data/BILLPAY_CORS_ORIGINS\n        value: https://a.billpay.example.com,https://b.billpay.example.com,https://flags.billpay.example.com"
+    ));
+    for app in ["billpay-frontend-a", "billpay-frontend-b", "billpay-feature-flags"] {
+        let unit = hcl(&live.join("prod").join(app).join("terragrunt.hcl"))["inputs"].clone();
+        assert_eq!(unit["api_origin"], "https://api.billpay.example.com", "{app}");
+        let dev = hcl(&live.join("dev").join(app).join("terragrunt.hcl"))["inputs"].clone();
+        assert_eq!(dev["api_origin"], "", "{app}: dev has no domain");
+    }
+    let frontend = std::fs::read_to_string(repo().join("infra/modules/frontend/main.tf")).unwrap();
+    assert!(frontend.contains("connect-src ${local.connect_src}"));
 }
 
 #[test]

@@ -79,10 +79,16 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override        = true
     }
     content_security_policy {
-      content_security_policy = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' https:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+      content_security_policy = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src ${local.connect_src}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
       override                = true
     }
   }
+}
+
+locals {
+  # The page may call its own origin and the API's, nothing else. Without a known API origin
+  # (an environment without a domain), any HTTPS origin.
+  connect_src = var.api_origin == "" ? "'self' https:" : "'self' ${var.api_origin}"
 }
 
 resource "aws_acm_certificate" "site" {

@@ -30,3 +30,14 @@ variable "price_class" {
   type        = string
   default     = "PriceClass_100"
 }
+
+variable "api_origin" {
+  description = "The API origin the app calls (https://api.<domain>); the only other origin its CSP lets it connect to. Empty: any https origin."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.api_origin == "" || can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", var.api_origin))
+    error_message = "api_origin must be empty or an https origin with no path, e.g. https://api.billpay.example.com."
+  }
+}

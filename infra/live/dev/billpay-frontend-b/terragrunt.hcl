@@ -23,6 +23,7 @@ dependency "observability" {
 }
 
 inputs = {
+  api_origin             = ""
   bucket_name            = "billpay-frontend-b"
   domain_name            = ""
   log_bucket_domain_name = dependency.observability.outputs.log_bucket_domain_name

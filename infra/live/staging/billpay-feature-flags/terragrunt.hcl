@@ -23,6 +23,7 @@ dependency "observability" {
 }
 
 inputs = {
+  api_origin             = "https://api.staging.billpay.example.com"
   bucket_name            = "billpay-feature-flags-staging"
   domain_name            = "flags.staging.billpay.example.com"
   log_bucket_domain_name = dependency.observability.outputs.log_bucket_domain_name
