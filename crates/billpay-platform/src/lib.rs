@@ -21,6 +21,7 @@ pub mod scaffold;
 pub mod schema;
 mod templates;
 pub mod tfcheck;
+pub mod webconfig;
 pub mod workflows;
 
 pub use manifest::{Manifest, ManifestError};

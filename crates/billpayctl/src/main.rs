@@ -10,6 +10,7 @@ use billpay_platform::{Prices, cost, live, manifest};
 
 mod check;
 mod mcp;
+mod stage;
 mod terragrunt;
 
 #[derive(Parser)]
@@ -199,6 +200,13 @@ again. --dry-run prints the changes and touches nothing."
         /// The CloudFront distribution (default: the one whose comment is the app's name).
         #[arg(long)]
         distribution_id: Option<String>,
+        /// The API's origin written into the app's config.json (default: https://<api
+        /// subdomain>.<domain>; needed where the environment has no domain).
+        #[arg(long)]
+        api_origin: Option<String>,
+        /// The web flag set's read-only client key, for config.json.
+        #[arg(long, env = "BILLPAY_WEB_FLAGS_KEY")]
+        flags_key: Option<String>,
         #[arg(long)]
         dry_run: bool,
     },
@@ -474,6 +482,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     env,
                     dir,
                     distribution_id,
+                    api_origin,
+                    flags_key,
                     dry_run,
                 },
         } => {
@@ -493,10 +503,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format!("no frontend `{app}` in the manifest (it has: {})", names.join(", "))
                 })?;
             let bucket = m.bucket(&env, front.bucket.get_ref());
+            let config =
+                billpay_platform::webconfig::web_config(&m, &env, &app, api_origin.as_deref(), flags_key.as_deref())?;
+            let staged = stage::stage_build(&dir, &config)?;
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let aws = billpay_aws::Aws::from_env(m.region_of(&env)).await;
-                let (local, plan) = aws.plan_frontend(&dir, &bucket).await?;
+                let (local, plan) = aws.plan_frontend(staged.path(), &bucket).await?;
                 println!(
                     "{app} → s3://{bucket}: {} to upload, {} to delete, {} unchanged",
                     plan.upload.len(),

@@ -124,6 +124,10 @@ fn frontend_deploys_upload_changes_only_and_invalidate_them() {
             "dev",
             "--dir",
             dir,
+            "--api-origin",
+            "https://api-dev.example.net",
+            "--flags-key",
+            "bpf_dev_web",
         ];
         args.extend_from_slice(extra);
         ctl(&m.endpoint, &args)
@@ -144,7 +148,7 @@ fn frontend_deploys_upload_changes_only_and_invalidate_them() {
     let out = deploy(&["--dry-run"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("3 to upload, 0 to delete, 0 unchanged"),
+        text(&out).contains("4 to upload, 0 to delete, 0 unchanged"),
         "{}",
         text(&out)
     );
@@ -165,12 +169,24 @@ fn frontend_deploys_upload_changes_only_and_invalidate_them() {
     );
     assert_eq!(s["heads"]["favicon.svg"]["type"], "image/svg+xml");
     assert_eq!(s["invalidations"], 1);
+    // The app's runtime settings for this environment went with it; the build was not touched.
+    assert!(!site.path().join("config.json").exists());
+    let config = boto(
+        &m.endpoint,
+        "print(s3.get_object(Bucket='billpay-frontend-a', Key='config.json')['Body'].read().decode())",
+    );
+    assert_eq!(
+        config,
+        serde_json::json!({"apiBase": "https://api-dev.example.net", "flagSet": "billpay-web",
+            "flagsKey": "bpf_dev_web", "appId": "billpay-frontend-a", "sso": false})
+    );
+    assert_eq!(s["heads"]["config.json"]["type"], "application/json");
 
     // Second deploy of the same build: nothing to upload, no invalidation.
     let out = deploy(&[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("0 to upload, 0 to delete, 3 unchanged"),
+        text(&out).contains("0 to upload, 0 to delete, 4 unchanged"),
         "{}",
         text(&out)
     );
@@ -182,7 +198,7 @@ fn frontend_deploys_upload_changes_only_and_invalidate_them() {
     let out = deploy(&[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("1 to upload, 1 to delete, 1 unchanged"),
+        text(&out).contains("1 to upload, 1 to delete, 2 unchanged"),
         "{}",
         text(&out)
     );
@@ -191,6 +207,25 @@ fn frontend_deploys_upload_changes_only_and_invalidate_them() {
     assert_eq!(s["invalidations"], 2);
 
     // Errors a person can act on.
+    let out = ctl(
+        &m.endpoint,
+        &[
+            "deploy",
+            "frontend",
+            "--app",
+            "billpay-frontend-a",
+            "--env",
+            "dev",
+            "--dir",
+            dir,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("environment `dev` has no domain, so the API's origin is not known"),
+        "{}",
+        text(&out)
+    );
     let out = ctl(
         &m.endpoint,
         &[
@@ -238,6 +273,8 @@ fn frontend_deploys_upload_changes_only_and_invalidate_them() {
         "dev",
         "--dir",
         dir,
+        "--api-origin",
+        "https://api-dev.example.net",
     ])
     .current_dir(repo());
     aws_env(&mut cmd, &m.endpoint);

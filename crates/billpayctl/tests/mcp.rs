@@ -424,7 +424,8 @@ fn aws_tools(mode: &str) {
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
-    let frontend = json!({"app-name": "billpay-frontend-a", "app-type": "frontend", "environment": "dev"});
+    let frontend = json!({"app-name": "billpay-frontend-a", "app-type": "frontend", "environment": "dev",
+        "apiOrigin": "https://api-dev.example.net"});
     let mut with_token = frontend.clone();
     with_token["confirmationToken"] = json!({"$tokenFrom": 2});
     let mut bogus = frontend.clone();
@@ -455,7 +456,8 @@ fn aws_tools(mode: &str) {
     assert_eq!(ok(&v, 1)["structured"]["repositories"][0]["outcome"], "created");
     let plan = &ok(&v, 2)["structured"];
     assert_eq!(plan["applied"], false);
-    assert_eq!(plan["plan"]["upload"].as_array().unwrap().len(), 2);
+    // The two built files and the app's config.json.
+    assert_eq!(plan["plan"]["upload"].as_array().unwrap().len(), 3);
     err(&v, 3, "does not match this plan");
     let done = &ok(&v, 4)["structured"];
     assert_eq!(done["applied"], true, "{done}");

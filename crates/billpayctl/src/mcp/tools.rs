@@ -284,6 +284,8 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
                     "environment": {"type": "string", "description": ENV},
                     "imageTag": {"type": "string", "description": "Backend: the image tag (the git SHA)."},
                     "buildDir": {"type": "string", "default": "web/dist", "description": "Frontend: the built files, in the workspace."},
+                    "apiOrigin": {"type": "string", "description": "Frontend: the API origin for the app's config.json (default: https://api.<domain>; needed where the environment has no domain)."},
+                    "flagsKey": {"type": "string", "description": "Frontend: the web flag set's read-only client key, for config.json."},
                     "confirmationToken": {"type": "string", "description": TOKEN}
                 }),
                 &["app-name", "app-type", "environment"],
@@ -960,9 +962,18 @@ fn deploy(server: &McpServer, args: &Value) -> ToolResult {
                 .ok_or_else(|| ToolError(format!("no frontend `{app}` in platform.toml")))?;
             let bucket = m.bucket(&env, front.bucket.get_ref());
             let dir = server.resolve(str_arg(args, "buildDir")?.unwrap_or("web/dist"))?;
+            let config = billpay_platform::webconfig::web_config(
+                &m,
+                &env,
+                &app,
+                str_arg(args, "apiOrigin")?,
+                str_arg(args, "flagsKey")?,
+            )
+            .map_err(|e| ToolError(e.to_string()))?;
+            let staged = crate::stage::stage_build(&dir, &config).map_err(|e| ToolError(format!("{e:#}")))?;
             let rt = tokio::runtime::Runtime::new()?;
             let aws = rt.block_on(billpay_aws::Aws::from_env(m.region_of(&env)));
-            let (local, plan) = rt.block_on(aws.plan_frontend(&dir, &bucket))?;
+            let (local, plan) = rt.block_on(aws.plan_frontend(staged.path(), &bucket))?;
             let shown = json!({"app": app, "environment": env, "bucket": bucket, "upload": plan.upload, "delete": plan.delete, "unchanged": plan.unchanged, "invalidate": plan.invalidate});
             let Some(token) = token else {
                 let t = server.token(tool, &shown);
