@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ADMIN, api, axe, billerWithBill, gln, launch, newCustomer, setRollout, startServer } from './harness.mjs';
+import { ADMIN, api, axe, billerWithBill, gln, launch, newCustomer, newPage, setRollout, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -19,14 +19,7 @@ after(async () => {
 });
 
 /** A fresh browser profile (no session, Spanish by default). */
-async function page() {
-  const context = await browser.newContext({ locale: 'es-CO' });
-  const p = await context.newPage();
-  p.on('pageerror', (e) => {
-    throw e;
-  });
-  return p;
-}
+const page = () => newPage(browser);
 
 /**
  * Signs `customer` in on the entry page as a person does: the e-mail address, then the code from

@@ -146,6 +146,16 @@ export async function startServer({ port = 0, args = [] } = {}) {
   };
 }
 
+/** A fresh browser profile in `browser` (no session, Spanish by default); a page error fails the test. */
+export async function newPage(browser) {
+  const context = await browser.newContext({ locale: 'es-CO' });
+  const p = await context.newPage();
+  p.on('pageerror', (e) => {
+    throw e;
+  });
+  return p;
+}
+
 export async function launch() {
   return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
 }

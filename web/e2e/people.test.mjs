@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ADMIN, api, billerWithBill, freePort, launch, setRollout, startServer } from './harness.mjs';
+import { ADMIN, api, billerWithBill, freePort, launch, newPage, setRollout, startServer } from './harness.mjs';
 import { CLIENT_ID, CLIENT_SECRET, startIdp } from './idp.mjs';
 
 let server;
@@ -39,14 +39,8 @@ after(async () => {
   await idp?.stop();
 });
 
-async function page() {
-  const context = await browser.newContext({ locale: 'es-CO' });
-  const p = await context.newPage();
-  p.on('pageerror', (e) => {
-    throw e;
-  });
-  return p;
-}
+/** A fresh browser profile (no session, Spanish by default). */
+const page = () => newPage(browser);
 
 /** Chromium's virtual authenticator: a platform passkey store with user verification. */
 async function withAuthenticator(p) {

@@ -226,16 +226,8 @@ impl Store {
         subject: &str,
         email: Option<&str>,
     ) -> Result<Option<StaffMember>> {
-        let bound = sqlx::query(
-            "SELECT id, email, name, role, biller_id, issuer, subject, created_at, created_by FROM staff_members \
-             WHERE issuer = $1 AND subject = $2 AND removed_at IS NULL",
-        )
-        .bind(issuer)
-        .bind(subject)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(r) = bound {
-            return Ok(Some(staff_from_row(&r)?));
+        if let Some(m) = self.staff_by_subject(issuer, subject).await? {
+            return Ok(Some(m));
         }
         let Some(email) = email else { return Ok(None) };
         let bind = sqlx::query(
@@ -250,6 +242,11 @@ impl Store {
         if bind.rows_affected() == 0 {
             return Ok(None);
         }
+        self.staff_by_subject(issuer, subject).await
+    }
+
+    /// The current staff member bound to `subject` at `issuer`.
+    async fn staff_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<StaffMember>> {
         let row = sqlx::query(
             "SELECT id, email, name, role, biller_id, issuer, subject, created_at, created_by FROM staff_members \
              WHERE issuer = $1 AND subject = $2 AND removed_at IS NULL",
