@@ -253,14 +253,9 @@ pub fn units(m: &Manifest, env_name: &str) -> Option<Vec<Unit>> {
             excluded: false,
         });
     }
-    // The API's public origin, which the apps call and their CSP allows.
-    let api_origin = match (
-        &env.domain,
-        m.services.iter().find_map(|s| s.get_ref().subdomain.clone()),
-    ) {
-        (Some(d), Some(sub)) => format!("https://{sub}.{d}"),
-        _ => String::new(),
-    };
+    // The API's public origin, which the apps call and their CSP allows (the one their
+    // config.json names too).
+    let api_origin = crate::webconfig::api_origin(m, env_name).unwrap_or_default();
     for f in &m.frontends {
         let f = f.get_ref();
         let domain = match (&env.domain, &f.subdomain) {
