@@ -1,32 +1,42 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
-// Four static pages sharing one set of components: the entry page, the two customer apps of the
-// A/B test, and the flags admin. Everything is bundled; nothing is loaded from a CDN.
-export default defineConfig({
-  base: '/',
-  build: {
-    outDir: 'dist',
-    emptyOutDir: true,
-    target: 'es2022',
-    rollupOptions: {
-      input: {
-        entry: resolve(__dirname, 'index.html'),
-        a: resolve(__dirname, 'a/index.html'),
-        b: resolve(__dirname, 'b/index.html'),
-        flags: resolve(__dirname, 'flags/index.html'),
+// Three web apps, three builds, sharing one set of components (src/): the customer apps of the
+// A/B test and the flags admin. Each is its own site in production (its bucket and distribution),
+// so each builds, with `vite build --mode <app>`, into dist/<app>/ holding only its page and the
+// code that page loads. Asset paths are relative (`base: './'`): the same bytes work at the root
+// of the app's own domain and under /a/, /b/ and /flags/ when `billpay serve` serves all three.
+// Everything is bundled; nothing is loaded from a CDN.
+export const APPS: Record<string, string> = {
+  'billpay-frontend-a': 'a',
+  'billpay-frontend-b': 'b',
+  'billpay-feature-flags': 'flags',
+};
+
+export default defineConfig(({ mode }) => {
+  const page = APPS[mode] ?? 'a';
+  const app = Object.keys(APPS).find((k) => APPS[k] === page) as string;
+  return {
+    root: resolve(__dirname, page),
+    base: './',
+    publicDir: resolve(__dirname, 'public'),
+    build: {
+      outDir: resolve(__dirname, 'dist', app),
+      emptyOutDir: true,
+      target: 'es2022',
+    },
+    server: {
+      fs: { allow: [__dirname] },
+      proxy: {
+        '/v1': 'http://127.0.0.1:8080',
+        '/ofrep': 'http://127.0.0.1:8080',
+        '/config.json': `http://127.0.0.1:8080/${page}`,
       },
     },
-  },
-  server: {
-    proxy: {
-      '/v1': 'http://127.0.0.1:8080',
-      '/ofrep': 'http://127.0.0.1:8080',
-      '/config.json': 'http://127.0.0.1:8080',
+    test: {
+      root: __dirname,
+      environment: 'happy-dom',
+      include: ['src/**/*.test.ts'],
     },
-  },
-  test: {
-    environment: 'happy-dom',
-    include: ['src/**/*.test.ts'],
-  },
+  };
 });

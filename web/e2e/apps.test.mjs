@@ -22,8 +22,9 @@ after(async () => {
 const page = () => newPage(browser);
 
 /**
- * Signs `customer` in on the entry page as a person does: the e-mail address, then the code from
- * the inbox. Waits until the entry page sends them on, and returns where.
+ * Signs `customer` in as a person does, on the site's address (which opens app A): the e-mail
+ * address, then the code from the inbox. Waits until the app of their variant shows their home,
+ * and returns its path.
  */
 async function signIn(p, customer) {
   await p.goto(server.base + '/');
@@ -32,7 +33,7 @@ async function signIn(p, customer) {
   const code = await server.codeFor(customer.email);
   await p.getByLabel('Código de 6 dígitos').fill(code);
   await p.getByRole('button', { name: 'Ingresar', exact: true }).click();
-  await p.waitForURL(/\/(a|b)\/$/);
+  await p.locator('main[data-variant]').waitFor();
   return new URL(p.url()).pathname;
 }
 
@@ -230,7 +231,7 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
     const r = await fetch(href);
     return [href, r.status, r.headers.get('content-type')];
   });
-  assert.deepEqual(icon, ['/favicon.svg', 200, 'image/svg+xml']);
+  assert.deepEqual(icon, ['./favicon.svg', 200, 'image/svg+xml']);
   // Keyboard only: tab past the passkey button to the e-mail field, type, press Enter; then the
   // code, and Enter.
   const focusedId = () =>
@@ -252,7 +253,7 @@ test('English, keyboard use and WCAG AA (axe-core) on every app', async () => {
   await p.getByLabel('Código de 6 dígitos').focus();
   await p.keyboard.type(await server.codeFor(customer.email));
   await p.keyboard.press('Enter');
-  await p.waitForURL(/\/(a|b)\/$/);
+  await p.locator('main[data-variant]').waitFor();
   await p.getByTestId('balances').waitFor();
   assert.deepEqual(await axe(p), []);
   await p.getByLabel('Idioma').selectOption('en');
@@ -342,7 +343,7 @@ test('the demo signs a demo customer in with one click', async () => {
   const p = await page();
   await p.goto(server.base + '/');
   await p.getByRole('button', { name: 'Ingresar como Ana Gómez' }).click();
-  await p.waitForURL(/\/(a|b)\/$/);
+  await p.locator('main[data-variant]').waitFor();
   await p.getByTestId('balances').waitFor();
   await p.context().close();
 });
@@ -376,8 +377,9 @@ test('a page cannot forge its exposure: the server evaluates the variant itself'
   await p.context().close();
 });
 
-test("the customer's home lists the bills in their name, overdue first, and pays one from there", async () => {
-  await setRollout(server.base, 0);
+for (const variant of ['a', 'b']) {
+test(`app ${variant.toUpperCase()}: the customer's home lists the bills in their name, overdue first, and pays one from there`, async () => {
+  await setRollout(server.base, variant === 'b' ? 100 : 0);
   const customer = await newCustomer(server.base);
   const { biller } = await billerWithBill(server.base, '300001');
   const past = new Date(Date.now() - 3 * 86400_000).toISOString().slice(0, 10);
@@ -395,7 +397,7 @@ test("the customer's home lists the bills in their name, overdue first, and pays
   const late = await mine('300002', past, 4_000_000);
   await mine('300003', later, 6_000_000);
   const p = await page();
-  await signIn(p, customer);
+  assert.equal(await signIn(p, customer), `/${variant}/`);
   const bills = p.getByTestId('bills');
   await bills.waitFor();
   const rows = bills.locator('li');
@@ -404,8 +406,12 @@ test("the customer's home lists the bills in their name, overdue first, and pays
   assert.match(await rows.nth(1).textContent(), /Vence el/);
   await rows.nth(0).getByRole('button', { name: 'Pagar' }).click();
   assert.equal(await p.getByTestId('outstanding').textContent(), '$\u00a040.000');
-  await p.getByRole('button', { name: 'Revisar pago' }).click();
-  await p.getByRole('button', { name: 'Confirmar y pagar' }).click();
+  if (variant === 'a') {
+    await p.getByRole('button', { name: 'Revisar pago' }).click();
+    await p.getByRole('button', { name: 'Confirmar y pagar' }).click();
+  } else {
+    await p.getByRole('button', { name: 'Pagar ahora' }).click();
+  }
   await p.getByTestId('paid').waitFor();
   const paid = (await api(server.base, ADMIN, 'GET', `/v1/payments?customer_id=${customer.id}`)).data;
   assert.deepEqual(paid.map((x) => x.bill_id), [late.id]);
@@ -422,8 +428,11 @@ test("the customer's home lists the bills in their name, overdue first, and pays
   );
   await p.context().close();
 });
+}
 
-test('a customer schedules a payment and cancels it, turns autopay on with a cap, is told when it skips a bill, and turns it off', async () => {
+for (const variant of ['a', 'b']) {
+test(`app ${variant.toUpperCase()}: a customer schedules a payment and cancels it, turns autopay on with a cap, is told when it skips a bill and when a scheduled payment fails, and turns autopay off`, async () => {
+  await setRollout(server.base, variant === 'b' ? 100 : 0);
   const customer = await newCustomer(server.base);
   const { biller } = await billerWithBill(server.base, '400001');
   const due = new Date(Date.now() + 10 * 86400_000).toISOString().slice(0, 10);
@@ -437,7 +446,7 @@ test('a customer schedules a payment and cancels it, turns autopay on with a cap
     due_date: due,
   });
   const p = await page();
-  await signIn(p, customer);
+  assert.equal(await signIn(p, customer), `/${variant}/`);
   await p.getByRole('heading', { name: 'Pagos programados y débito automático' }).waitFor();
   await p.locator('#plan-bill').waitFor();
   assert.deepEqual(await axe(p), [], 'the forms are accessible');
@@ -482,9 +491,37 @@ test('a customer schedules a payment and cancels it, turns autopay on with a cap
   await p.getByTestId('notices').getByText('El débito automático no pagó una factura que superaba tu tope.').waitFor();
   assert.equal((await api(server.base, ADMIN, 'GET', `/v1/payments?customer_id=${customer.id}`)).data.length, 0);
 
+  // A payment scheduled for today that the wallet cannot cover fails, and the customer is told.
+  const todayInBogota = new Date(Date.now() - 5 * 3600_000).toISOString().slice(0, 10);
+  const large = await api(server.base, ADMIN, 'POST', '/v1/bills', {
+    biller_id: biller.id,
+    reference: '400003',
+    customer_name: customer.name,
+    customer_id: customer.id,
+    amount_due: 500_000_000,
+    currency: 'COP',
+    due_date: nextMonth,
+  });
+  const doomed = await api(server.base, ADMIN, 'POST', '/v1/scheduled-payments', {
+    bill_id: large.id,
+    amount: 500_000_000,
+    currency: 'COP',
+    execute_on: todayInBogota,
+    customer_id: customer.id,
+  });
+  for (let i = 0; i < 100 && notices.length < 2; i++) {
+    notices = (await api(server.base, ADMIN, 'GET', `/v1/notifications?customer_id=${customer.id}`)).data;
+    if (notices.length < 2) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(notices.some((n) => n.kind === 'scheduled_payment.failed' && n.subject_id === doomed.id), JSON.stringify(notices));
+  await p.reload();
+  await p.getByTestId('notices').getByText('Un pago programado no se pudo hacer.').waitFor();
+  assert.deepEqual(await axe(p), [], 'the notices are accessible');
+
   await p.getByTestId('autopay').getByRole('button', { name: 'Desactivar' }).click();
   await p.getByText('Débito automático desactivado.').waitFor();
   const enrolments = (await api(server.base, ADMIN, 'GET', `/v1/autopay?customer_id=${customer.id}`)).data;
   assert.deepEqual(enrolments.map((a) => a.status), ['cancelled']);
   await p.context().close();
 });
+}

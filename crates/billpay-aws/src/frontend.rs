@@ -240,6 +240,12 @@ impl Aws {
 
     /// The id of the CloudFront distribution whose comment is `app` (the frontend module sets it).
     pub async fn distribution_for(&self, app: &str) -> Result<String, AwsError> {
+        Ok(self.distribution_of(app).await?.0)
+    }
+
+    /// The id and the domain name (`d111111abcdef8.cloudfront.net`) of the CloudFront
+    /// distribution whose comment is `app`.
+    pub async fn distribution_of(&self, app: &str) -> Result<(String, String), AwsError> {
         let mut marker = None;
         loop {
             let out = self
@@ -251,7 +257,7 @@ impl Aws {
                 .map_err(|e| classify("cloudfront:ListDistributions", e))?;
             let Some(list) = out.distribution_list else { break };
             if let Some(d) = list.items().iter().find(|d| d.comment() == app) {
-                return Ok(d.id().to_owned());
+                return Ok((d.id().to_owned(), d.domain_name().to_owned()));
             }
             match list.next_marker() {
                 Some(m) if list.is_truncated() => marker = Some(m.to_owned()),

@@ -169,6 +169,10 @@ pub struct Frontend {
     /// Answer unknown paths with `index.html` (single-page apps).
     #[serde(default = "yes")]
     pub spa_fallback: bool,
+    /// The variant of the `frontend-variant` A/B test this app serves (`a` or `b`), for a customer
+    /// app: each app's config.json says where the app of every variant lives.
+    #[serde(default)]
+    pub variant: Option<String>,
     /// Where its code lives, when it is a project of its own in this repository (scaffolded
     /// web apps); BillPay's own apps are built from `web/`.
     #[serde(default)]
@@ -370,9 +374,28 @@ pub fn parse(path: &Path, text: &str, prices: &Prices) -> Result<Manifest, Manif
     for s in &manifest.services {
         check_unique(&s.get_ref().name, "service")?;
     }
+    let mut variants = BTreeMap::new();
     for f in &manifest.frontends {
-        check_unique(&f.get_ref().name, "frontend")?;
-        check_unique(&f.get_ref().bucket, "bucket")?;
+        let fr = f.get_ref();
+        check_unique(&fr.name, "frontend")?;
+        check_unique(&fr.bucket, "bucket")?;
+        if let Some(v) = &fr.variant {
+            if v != "a" && v != "b" {
+                return Err(err(
+                    f.span(),
+                    format!(
+                        "frontend `{}`: variant must be \"a\" or \"b\", not {v:?}",
+                        fr.name.get_ref()
+                    ),
+                ));
+            }
+            if let Some(other) = variants.insert(v.clone(), fr.name.get_ref().clone()) {
+                return Err(err(
+                    f.span(),
+                    format!("frontends `{other}` and `{}` both serve variant {v}", fr.name.get_ref()),
+                ));
+            }
+        }
     }
     Ok(manifest)
 }

@@ -1,9 +1,11 @@
-//! The runtime settings a web app reads at `/config.json`, for one app in one environment: the
-//! API's origin, the flag set and its read-only client key, the app's id, and whether staff sign
-//! in through single sign-on. `billpayctl deploy frontend` (and the MCP tool) uploads it with each
+//! The runtime settings a web app reads from its `config.json`, for one app in one environment:
+//! the API's origin, the flag set and its read-only client key, the app's id, where the customer
+//! app of each A/B variant lives, and whether staff sign in through single sign-on. `billpayctl deploy frontend` (and the MCP tool) uploads it with each
 //! app, so nothing about a deployment is built into the bundles.
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
 
 use crate::manifest::Manifest;
 
@@ -19,8 +21,47 @@ pub enum WebConfigError {
     UnknownApp(String),
     #[error("environment `{0}` has no domain, so the API's origin is not known: give it (--api-origin https://…)")]
     NoApiOrigin(String),
-    #[error("api origin {0:?} must be https://host[:port], with no path")]
-    BadApiOrigin(String),
+    #[error(
+        "environment `{env}` has no domain, so where `{app}` is served is not known: give it (--app-origin {app}=https://…)"
+    )]
+    NoAppOrigin { env: String, app: String },
+    #[error("origin {0:?} must be https://host[:port] with no path (or http:// on localhost or 127.0.0.1, for tests)")]
+    BadOrigin(String),
+}
+
+/// What the manifest cannot say of an environment without a domain: the API's origin, each
+/// app's (served at CloudFront's own names), and whether staff sign in through single sign-on
+/// (an environment with a domain has the identity unit, so it does).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub api: Option<String>,
+    /// App name → its origin.
+    pub apps: BTreeMap<String, String>,
+    pub sso: Option<bool>,
+}
+
+/// `origin` if it is `https://host[:port]`, or plain HTTP on loopback; a trailing `/` is dropped.
+pub fn check_origin(origin: &str) -> Result<String, WebConfigError> {
+    let o = origin.strip_suffix('/').unwrap_or(origin);
+    let host_port = |rest: &str| !rest.is_empty() && !rest.contains(['/', '?', '#', '@']);
+    let ok = match o.strip_prefix("https://") {
+        Some(rest) => host_port(rest),
+        None => o.strip_prefix("http://").is_some_and(|rest| {
+            let host = rest.rsplit_once(':').map_or(rest, |(h, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    ""
+                }
+            });
+            host_port(rest) && (host == "localhost" || host == "127.0.0.1")
+        }),
+    };
+    if ok {
+        Ok(o.to_owned())
+    } else {
+        Err(WebConfigError::BadOrigin(origin.to_owned()))
+    }
 }
 
 /// The API's public origin in `env`: `https://<subdomain>.<domain>` of the service served at a
@@ -31,13 +72,33 @@ pub fn api_origin(m: &Manifest, env: &str) -> Option<String> {
     Some(format!("https://{sub}.{domain}"))
 }
 
-/// `/config.json` for `app` in `env`. `api` overrides the API's origin (needed where the
-/// environment has no domain); `flags_key` is the flag set's read-only client key.
+/// Where `app` is served in `env`: `https://<subdomain>.<domain>`; `None` without a domain.
+pub fn app_origin(m: &Manifest, env: &str, app: &str) -> Option<String> {
+    let domain = m.env(env)?.domain.clone()?;
+    let f = m
+        .frontends
+        .iter()
+        .map(|f| f.get_ref())
+        .find(|f| f.name.get_ref() == app)?;
+    Some(format!("https://{}.{domain}", f.subdomain.as_deref()?))
+}
+
+/// The customer apps of the A/B test: (variant, app name).
+pub fn variant_apps(m: &Manifest) -> Vec<(String, String)> {
+    m.frontends
+        .iter()
+        .map(|f| f.get_ref())
+        .filter_map(|f| Some((f.variant.clone()?, f.name.get_ref().clone())))
+        .collect()
+}
+
+/// `config.json` for `app` in `env`. `overrides` gives what the manifest cannot (an environment
+/// without a domain); `flags_key` is the flag set's read-only client key.
 pub fn web_config(
     m: &Manifest,
     env: &str,
     app: &str,
-    api: Option<&str>,
+    overrides: &Overrides,
     flags_key: Option<&str>,
 ) -> Result<Value, WebConfigError> {
     let e = m
@@ -46,24 +107,28 @@ pub fn web_config(
     if !m.frontends.iter().any(|f| f.get_ref().name.get_ref() == app) {
         return Err(WebConfigError::UnknownApp(app.to_owned()));
     }
-    let origin = match api {
-        Some(o) => {
-            let ok = o
-                .strip_prefix("https://")
-                .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && !rest.contains('?'));
-            if !ok {
-                return Err(WebConfigError::BadApiOrigin(o.to_owned()));
-            }
-            o.to_owned()
-        }
+    let api = match &overrides.api {
+        Some(o) => check_origin(o)?,
         None => api_origin(m, env).ok_or_else(|| WebConfigError::NoApiOrigin(env.to_owned()))?,
     };
+    let mut variants = Map::new();
+    for (variant, name) in variant_apps(m) {
+        let origin = match overrides.apps.get(&name) {
+            Some(o) => check_origin(o)?,
+            None => app_origin(m, env, &name).ok_or_else(|| WebConfigError::NoAppOrigin {
+                env: env.to_owned(),
+                app: name.clone(),
+            })?,
+        };
+        variants.insert(variant, Value::String(format!("{origin}/")));
+    }
     Ok(json!({
-        "apiBase": origin,
+        "apiBase": api,
         "flagSet": WEB_FLAG_SET,
         "flagsKey": flags_key,
         "appId": app,
-        "sso": e.domain.is_some(),
+        "sso": overrides.sso.unwrap_or(e.domain.is_some()),
+        "variants": variants,
     }))
 }
 
@@ -77,44 +142,65 @@ mod tests {
     }
 
     #[test]
-    fn each_app_gets_its_environments_api_and_its_own_id() {
+    fn each_app_gets_its_environments_api_its_own_id_and_where_each_variant_lives() {
         let m = manifest();
-        let v = web_config(&m, "prod", "billpay-frontend-b", None, Some("bpf_x")).unwrap_or_else(|e| panic!("{e}"));
+        let none = Overrides::default();
+        let v = web_config(&m, "prod", "billpay-frontend-b", &none, Some("bpf_x")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             v,
             json!({"apiBase": "https://api.billpay.example.com", "flagSet": "billpay-web", "flagsKey": "bpf_x",
-                   "appId": "billpay-frontend-b", "sso": true})
+                   "appId": "billpay-frontend-b", "sso": true,
+                   "variants": {"a": "https://a.billpay.example.com/", "b": "https://b.billpay.example.com/"}})
         );
         assert!(matches!(
-            web_config(&m, "dev", "billpay-frontend-a", None, None),
+            web_config(&m, "dev", "billpay-frontend-a", &none, None),
             Err(WebConfigError::NoApiOrigin(_))
         ));
-        let dev = web_config(
-            &m,
-            "dev",
-            "billpay-frontend-a",
-            Some("https://api-dev.example.net"),
-            None,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let api_only = Overrides {
+            api: Some("https://api-dev.example.net".into()),
+            ..Overrides::default()
+        };
+        assert!(matches!(
+            web_config(&m, "dev", "billpay-frontend-a", &api_only, None),
+            Err(WebConfigError::NoAppOrigin { app, .. }) if app == "billpay-frontend-a"
+        ));
+        let dev_origins = Overrides {
+            api: Some("https://api-dev.example.net/".into()),
+            apps: BTreeMap::from([
+                ("billpay-frontend-a".into(), "https://d1.cloudfront.net".into()),
+                ("billpay-frontend-b".into(), "http://localhost:4002".into()),
+            ]),
+            sso: None,
+        };
+        let dev = web_config(&m, "dev", "billpay-feature-flags", &dev_origins, None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(dev["apiBase"], "https://api-dev.example.net");
         assert_eq!(dev["sso"], false);
+        assert_eq!(
+            dev["variants"],
+            json!({"a": "https://d1.cloudfront.net/", "b": "http://localhost:4002/"})
+        );
         for bad in [
             "http://api.example.com",
+            "http://localhost.example.com:80",
             "https://api.example.com/v1",
+            "https://user@api.example.com",
             "api.example.com",
             "https://",
         ] {
+            let o = Overrides {
+                api: Some(bad.into()),
+                ..dev_origins.clone()
+            };
             assert!(
                 matches!(
-                    web_config(&m, "dev", "billpay-frontend-a", Some(bad), None),
-                    Err(WebConfigError::BadApiOrigin(_))
+                    web_config(&m, "dev", "billpay-frontend-a", &o, None),
+                    Err(WebConfigError::BadOrigin(_))
                 ),
                 "{bad}"
             );
         }
         assert!(matches!(
-            web_config(&m, "dev", "nope", None, None),
+            web_config(&m, "dev", "nope", &dev_origins, None),
             Err(WebConfigError::UnknownApp(_))
         ));
     }

@@ -65,6 +65,7 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
                 "region": region,
                 "registry": m.registry(n),
                 "techdocs_bucket": m.bucket(n, &m.project.techdocs_bucket),
+                "has_domain": e.domain.is_some(),
             }))
         })
         .collect();

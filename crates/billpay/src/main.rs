@@ -202,7 +202,7 @@ impl PeopleArgs {
 /// The web apps and who may call the API from a browser.
 #[derive(clap::Args)]
 struct WebArgs {
-    /// The built web apps (`npm run build` in web/). Served when the folder exists.
+    /// The built web apps, one folder per app (`npm run build` in web/). Served when built.
     #[arg(long, env = "BILLPAY_WEB_DIR", default_value = "web/dist")]
     web_dir: PathBuf,
     /// The flag set the web apps read.
@@ -654,7 +654,7 @@ fn write_demo_keys(dir: &Path, keys: &demo::DemoKeys) -> anyhow::Result<()> {
 
 /// The web apps' runtime configuration (`/config.json`) and CORS.
 fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>, sso: bool) -> billpay_api::Options {
-    let served = web.web_dir.join("index.html").is_file();
+    let served = Web::built(&web.web_dir);
     if !served {
         tracing::warn!(dir = %web.web_dir.display(), "no built web apps here; serving the API only (build them with `npm run build` in web/)");
     }
@@ -717,7 +717,8 @@ async fn serve(
         } else {
             addr.to_string()
         };
-        println!("  customer app   http://{site}/   (sends each customer to app A or B)");
+        println!("  customer app A http://{site}/a/   (either app sends a customer to the one the A/B test assigns)");
+        println!("  customer app B http://{site}/b/");
         println!("  flags admin    http://{site}/flags/");
     }
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

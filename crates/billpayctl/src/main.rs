@@ -194,9 +194,9 @@ again. --dry-run prints the changes and touches nothing."
         app: String,
         #[arg(long)]
         env: String,
-        /// The built files.
-        #[arg(long, default_value = "web/dist")]
-        dir: PathBuf,
+        /// The app's build (default: web/dist/<app>, or <path>/dist for a frontend with a path).
+        #[arg(long)]
+        dir: Option<PathBuf>,
         /// The CloudFront distribution (default: the one whose comment is the app's name).
         #[arg(long)]
         distribution_id: Option<String>,
@@ -204,6 +204,14 @@ again. --dry-run prints the changes and touches nothing."
         /// subdomain>.<domain>; needed where the environment has no domain).
         #[arg(long)]
         api_origin: Option<String>,
+        /// Where a customer app is served, NAME=ORIGIN, repeatable (default: https://<subdomain>.
+        /// <domain>, or the app's CloudFront name where the environment has no domain).
+        #[arg(long = "app-origin", value_name = "NAME=ORIGIN")]
+        app_origins: Vec<String>,
+        /// Staff sign in through single sign-on here (default: where the environment has a
+        /// domain, and so the identity unit).
+        #[arg(long)]
+        sso: bool,
         /// The web flag set's read-only client key, for config.json.
         #[arg(long, env = "BILLPAY_WEB_FLAGS_KEY")]
         flags_key: Option<String>,
@@ -483,35 +491,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     dir,
                     distribution_id,
                     api_origin,
+                    app_origins,
+                    sso,
                     flags_key,
                     dry_run,
                 },
         } => {
             m.env(&env)
                 .with_context(|| format!("no environment `{env}` in the manifest (it has: {})", known()))?;
-            let front = m
-                .frontends
-                .iter()
-                .map(|f| f.get_ref())
-                .find(|f| f.name.get_ref() == &app)
-                .with_context(|| {
-                    let names: Vec<&str> = m
-                        .frontends
-                        .iter()
-                        .map(|f| f.get_ref().name.get_ref().as_str())
-                        .collect();
-                    format!("no frontend `{app}` in the manifest (it has: {})", names.join(", "))
-                })?;
-            let bucket = m.bucket(&env, front.bucket.get_ref());
-            let config =
-                billpay_platform::webconfig::web_config(&m, &env, &app, api_origin.as_deref(), flags_key.as_deref())?;
-            let staged = stage::stage_build(&dir, &config)?;
+            if !m.frontends.iter().any(|f| f.get_ref().name.get_ref() == &app) {
+                let names: Vec<&str> = m
+                    .frontends
+                    .iter()
+                    .map(|f| f.get_ref().name.get_ref().as_str())
+                    .collect();
+                anyhow::bail!("no frontend `{app}` in the manifest (it has: {})", names.join(", "));
+            }
+            let dir = dir.unwrap_or_else(|| stage::default_build_dir(&m, &app));
+            let origins = billpay_platform::webconfig::Overrides {
+                api: api_origin,
+                apps: stage::parse_app_origins(&app_origins)?,
+                sso: sso.then_some(true),
+            };
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let aws = billpay_aws::Aws::from_env(m.region_of(&env)).await;
-                let (local, plan) = aws.plan_frontend(staged.path(), &bucket).await?;
+                let prepared = stage::prepare(&m, &env, &app, &dir, origins, flags_key.as_deref(), &aws).await?;
+                let (bucket, plan) = (&prepared.bucket, &prepared.plan);
                 println!(
-                    "{app} → s3://{bucket}: {} to upload, {} to delete, {} unchanged",
+                    "{app} ({}) → s3://{bucket}: {} to upload, {} to delete, {} unchanged",
+                    dir.display(),
                     plan.upload.len(),
                     plan.delete.len(),
                     plan.unchanged
@@ -526,6 +535,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for k in &plan.delete {
                     println!("  delete {k}");
                 }
+                println!("config.json: {}", prepared.config);
                 if dry_run {
                     if !plan.invalidate.is_empty() {
                         println!("would invalidate: {}", plan.invalidate.join(" "));
@@ -536,7 +546,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Some(d) => d,
                     None => aws.distribution_for(&app).await?,
                 };
-                match aws.apply_frontend(&local, &plan, &bucket, &distribution).await? {
+                match aws.apply_frontend(&prepared.local, plan, bucket, &distribution).await? {
                     Some(id) => println!("invalidation {id} on {distribution}: {}", plan.invalidate.join(" ")),
                     None => println!("nothing cached to invalidate"),
                 }

@@ -98,16 +98,24 @@ fn ecr_ensure_creates_the_repositories_once() {
 #[test]
 fn frontend_deploys_upload_changes_only_and_invalidate_them() {
     let m = moto();
-    let dist = boto(
+    // Both customer apps' distributions: dev has no domain, so each app's config.json says where
+    // the other lives by its CloudFront name.
+    let dists = boto(
         &m.endpoint,
-        "s3.create_bucket(Bucket='billpay-frontend-a')\n\
-         d = cf.create_distribution(DistributionConfig={'CallerReference': 'x', 'Comment': 'billpay-frontend-a', 'Enabled': True,\n\
-           'Origins': {'Quantity': 1, 'Items': [{'Id': 's3', 'DomainName': 'billpay-frontend-a.s3.amazonaws.com', 'S3OriginConfig': {'OriginAccessIdentity': ''}}]},\n\
-           'DefaultCacheBehavior': {'TargetOriginId': 's3', 'ViewerProtocolPolicy': 'redirect-to-https', 'MinTTL': 0,\n\
-             'ForwardedValues': {'QueryString': False, 'Cookies': {'Forward': 'none'}}, 'TrustedSigners': {'Enabled': False, 'Quantity': 0}}})\n\
-         print(json.dumps(d['Distribution']['Id']))",
+        r#"s3.create_bucket(Bucket='billpay-frontend-a')
+out = {}
+for app in ['billpay-frontend-a', 'billpay-frontend-b']:
+    d = cf.create_distribution(DistributionConfig={'CallerReference': app, 'Comment': app, 'Enabled': True,
+        'Origins': {'Quantity': 1, 'Items': [{'Id': 's3', 'DomainName': app + '.s3.amazonaws.com', 'S3OriginConfig': {'OriginAccessIdentity': ''}}]},
+        'DefaultCacheBehavior': {'TargetOriginId': 's3', 'ViewerProtocolPolicy': 'redirect-to-https', 'MinTTL': 0,
+            'ForwardedValues': {'QueryString': False, 'Cookies': {'Forward': 'none'}}, 'TrustedSigners': {'Enabled': False, 'Quantity': 0}}})
+    out[app] = [d['Distribution']['Id'], d['Distribution']['DomainName']]
+print(json.dumps(out))"#,
     );
+    let dist = dists["billpay-frontend-a"][0].clone();
     let dist = dist.as_str().unwrap().to_owned();
+    let domain_a = dists["billpay-frontend-a"][1].as_str().unwrap();
+    let domain_b = dists["billpay-frontend-b"][1].as_str().unwrap();
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(site.path().join("assets")).unwrap();
     std::fs::write(site.path().join("index.html"), "<!doctype html><title>A</title>").unwrap();
@@ -178,7 +186,8 @@ fn frontend_deploys_upload_changes_only_and_invalidate_them() {
     assert_eq!(
         config,
         serde_json::json!({"apiBase": "https://api-dev.example.net", "flagSet": "billpay-web",
-            "flagsKey": "bpf_dev_web", "appId": "billpay-frontend-a", "sso": false})
+            "flagsKey": "bpf_dev_web", "appId": "billpay-frontend-a", "sso": false,
+            "variants": {"a": format!("https://{domain_a}/"), "b": format!("https://{domain_b}/")}})
     );
     assert_eq!(s["heads"]["config.json"]["type"], "application/json");
 

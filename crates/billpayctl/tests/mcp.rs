@@ -414,9 +414,18 @@ fn aws_tools(mode: &str) {
     assert!(setup.status.success(), "{}", text(&setup));
     let ws = tempfile::tempdir().unwrap();
     std::fs::copy(repo().join("platform.toml"), ws.path().join("platform.toml")).unwrap();
-    std::fs::create_dir_all(ws.path().join("web/dist/assets")).unwrap();
-    std::fs::write(ws.path().join("web/dist/index.html"), "<!doctype html><title>A</title>").unwrap();
-    std::fs::write(ws.path().join("web/dist/assets/app-Ab12Cd34.js"), "console.log(1)").unwrap();
+    // App A's own build, where the tool looks by default.
+    std::fs::create_dir_all(ws.path().join("web/dist/billpay-frontend-a/assets")).unwrap();
+    std::fs::write(
+        ws.path().join("web/dist/billpay-frontend-a/index.html"),
+        "<!doctype html><title>A</title>",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join("web/dist/billpay-frontend-a/assets/app-Ab12Cd34.js"),
+        "console.log(1)",
+    )
+    .unwrap();
     let aws = [
         ("AWS_ENDPOINT_URL", m.endpoint.as_str()),
         ("AWS_ACCESS_KEY_ID", "testing"),
@@ -424,8 +433,9 @@ fn aws_tools(mode: &str) {
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
+    // App B's origin is given; app A's is found from its distribution (dev has no domain).
     let frontend = json!({"app-name": "billpay-frontend-a", "app-type": "frontend", "environment": "dev",
-        "apiOrigin": "https://api-dev.example.net"});
+        "apiOrigin": "https://api-dev.example.net", "appOrigins": {"billpay-frontend-b": "https://b-dev.example.net"}});
     let mut with_token = frontend.clone();
     with_token["confirmationToken"] = json!({"$tokenFrom": 2});
     let mut bogus = frontend.clone();

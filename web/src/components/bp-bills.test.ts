@@ -24,7 +24,7 @@ it("lists the customer's unpaid bills soonest first, marks the overdue one, and 
   vi.stubGlobal(
     'fetch',
     vi.fn(async (url: string) => {
-      if (url.endsWith('/config.json')) return new Response(JSON.stringify({ apiBase: '', flagSet: 'x', flagsKey: null }));
+      if (url.endsWith('config.json')) return new Response(JSON.stringify({ apiBase: '', flagSet: 'x', flagsKey: null }));
       if (url.includes('/v1/billers'))
         return new Response(JSON.stringify({ data: [{ id: 'blr_1', name: 'Luz del Valle', category: 'electricity' }] }));
       return new Response(

@@ -4,6 +4,7 @@ import { config } from '../lib/config';
 import { t } from '../lib/i18n';
 import { FlagClient, flagValue } from '../lib/ofrep';
 import { type Session, currentSession, endSession } from '../lib/session';
+import { assignedVariant, elsewhere } from '../lib/variant';
 import { BpElement, shared } from './base';
 import './bp-header';
 import './bp-signin';
@@ -22,6 +23,8 @@ import type { BpWallet } from './bp-wallet';
 /**
  * A customer app: wallet, bill payment and history. Apps A and B are this element with a
  * different `variant`: A (`review`) confirms on a review step, B (`one-step`) pays from the form.
+ * Each is its own site; a signed-in customer who opens the one the A/B test did not assign them
+ * is sent to the other (`config.json`'s `variants`) before anything of the account is shown.
  */
 export class BpCustomerApp extends BpElement {
   static properties = {
@@ -33,7 +36,7 @@ export class BpCustomerApp extends BpElement {
   };
   variant: 'a' | 'b' = 'a';
   session: Session | null = null;
-  /** Whether the server has said who the cookie belongs to yet. */
+  /** Whether the server has said who the cookie belongs to, and this is the customer's app. */
   checked = false;
   topups = true;
   categories = true;
@@ -67,13 +70,26 @@ export class BpCustomerApp extends BpElement {
   }
 
   private async loadSession() {
+    let session: Session | null;
     try {
-      this.session = await currentSession();
+      session = await currentSession();
     } catch {
-      this.session = null;
+      session = null;
     }
+    if (session && (await this.sentElsewhere())) return;
+    this.session = session;
     this.checked = true;
     await this.loadFlags();
+  }
+
+  /** Sends the signed-in customer to the app of their variant, if this is not it. */
+  private async sentElsewhere(): Promise<boolean> {
+    const variant = await assignedVariant();
+    if (!variant) return false;
+    const target = elsewhere((await config()).variants, variant, location.href);
+    if (!target) return false;
+    location.replace(target);
+    return true;
   }
 
   private async loadFlags() {
@@ -89,16 +105,17 @@ export class BpCustomerApp extends BpElement {
     }
   }
 
-  private signedIn(e: CustomEvent<Session>) {
+  private async signedIn(e: CustomEvent<Session>) {
+    this.checked = false;
+    if (await this.sentElsewhere()) return;
     this.session = e.detail;
-    // The entry page decides the variant for a customer who just signed in.
-    location.assign('/');
+    this.checked = true;
+    await this.loadFlags();
   }
 
   private async signOut() {
     await endSession();
     this.session = null;
-    location.assign('/');
   }
 
   render() {
@@ -123,7 +140,9 @@ export class BpCustomerApp extends BpElement {
             ></bp-pay>
             <bp-plans class="wide"></bp-plans>
             <bp-history class="wide"></bp-history>
-            <bp-sessions class="wide" @signed-out=${() => location.assign('/')}></bp-sessions>
+            <bp-sessions class="wide" @signed-out=${() => {
+                this.session = null;
+              }}></bp-sessions>
           </main>`
         : this.checked
           ? html`<main><p class="muted">${t('app.tagline')}</p><bp-signin @signed-in=${this.signedIn}></bp-signin></main>`

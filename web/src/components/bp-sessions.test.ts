@@ -20,7 +20,7 @@ function fakeApi() {
     'fetch',
     vi.fn(async (url: string, init: RequestInit = {}) => {
       calls.push({ url, method: init.method ?? 'GET', credentials: init.credentials });
-      if (url.endsWith('/config.json')) return new Response(JSON.stringify({ apiBase: '', flagSet: 'x', flagsKey: null }));
+      if (url.endsWith('config.json')) return new Response(JSON.stringify({ apiBase: '', flagSet: 'x', flagsKey: null }));
       if ((init.method ?? 'GET') === 'DELETE') return new Response(null, { status: 204 });
       if (url.endsWith('/v1/auth/passkeys')) return new Response(JSON.stringify({ data: passkeys }));
       return new Response(JSON.stringify({ data: sessions }));
@@ -56,7 +56,7 @@ it('lists sessions, ends another one, and signs out everywhere, all with the coo
   expect(calls.some((c) => c.method === 'DELETE' && c.url.endsWith('/v1/auth/sessions'))).toBe(true);
   expect(signedOut).toBe(true);
   // No request carries an API key; every one sends the session cookie.
-  expect(calls.filter((c) => !c.url.endsWith('/config.json')).every((c) => c.credentials === 'include')).toBe(true);
+  expect(calls.filter((c) => !c.url.endsWith('config.json')).every((c) => c.credentials === 'include')).toBe(true);
 });
 
 it('lists the passkeys and removes one', async () => {

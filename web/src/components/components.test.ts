@@ -35,7 +35,7 @@ function fakeApi() {
     'fetch',
     vi.fn(async (url: string, init: RequestInit = {}) => {
       calls.push({ url, init });
-      const body = url.endsWith('/config.json')
+      const body = url.endsWith('config.json')
         ? { apiBase: '', flagSet: 'billpay-web', flagsKey: null }
         : url.includes('/v1/billers')
           ? { data: [biller], has_more: false, next_cursor: null }

@@ -1,5 +1,6 @@
-// The deployment's settings, read once from /config.json (served by `billpay serve`, or uploaded
-// next to the apps when they are served from S3/CloudFront).
+// The deployment's settings, read once from the app's own `config.json`, beside its page: rendered
+// from platform.toml and uploaded with the app by `billpayctl deploy frontend`, or answered by
+// `billpay serve` for each app it serves locally.
 
 export interface DemoCustomer {
   id: string;
@@ -10,6 +11,10 @@ export interface Config {
   apiBase: string;
   flagSet: string;
   flagsKey: string | null;
+  /** This app, as named in platform.toml. */
+  appId?: string;
+  /** Where each customer app of the A/B test lives (`frontend-variant`'s variants). */
+  variants?: Partial<Record<'a' | 'b', string>>;
   /** Whether staff can sign in through single sign-on. */
   sso?: boolean;
   /** `serve --demo` only: one-click sign-in as a demo customer or the demo admin. */
@@ -20,7 +25,7 @@ let loaded: Promise<Config> | null = null;
 
 export function config(): Promise<Config> {
   // The pages preload it (<link rel=preload>); the server marks it no-cache, so it is revalidated.
-  loaded ??= fetch('/config.json').then((r) => {
+  loaded ??= fetch('config.json').then((r) => {
     if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
     return r.json() as Promise<Config>;
   });

@@ -1,5 +1,6 @@
 //! The tools: their contracts, and calls into the same code as the `billpayctl` subcommands.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use billpay_platform::{Prices, RenderedFile, catalog, cost, live, manifest, workflows};
@@ -283,8 +284,10 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
                     "app-name": {"type": "string"}, "app-type": {"enum": ["backend", "frontend"]},
                     "environment": {"type": "string", "description": ENV},
                     "imageTag": {"type": "string", "description": "Backend: the image tag (the git SHA)."},
-                    "buildDir": {"type": "string", "default": "web/dist", "description": "Frontend: the built files, in the workspace."},
+                    "buildDir": {"type": "string", "description": "Frontend: the app's build, in the workspace (default: web/dist/<app-name>, or <path>/dist for a frontend with a path)."},
                     "apiOrigin": {"type": "string", "description": "Frontend: the API origin for the app's config.json (default: https://api.<domain>; needed where the environment has no domain)."},
+                    "sso": {"type": "boolean", "description": "Frontend: whether staff sign in through single sign-on (default: where the environment has a domain)."},
+                    "appOrigins": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Frontend: where each customer app is served, app name → origin (default: https://<subdomain>.<domain>, or the app's CloudFront name where the environment has no domain)."},
                     "flagsKey": {"type": "string", "description": "Frontend: the web flag set's read-only client key, for config.json."},
                     "confirmationToken": {"type": "string", "description": TOKEN}
                 }),
@@ -954,27 +957,49 @@ fn deploy(server: &McpServer, args: &Value) -> ToolResult {
     let tool = "deploy_application";
     match kind {
         "frontend" => {
-            let front = m
-                .frontends
-                .iter()
-                .map(|f| f.get_ref())
-                .find(|f| f.name.get_ref() == &app)
-                .ok_or_else(|| ToolError(format!("no frontend `{app}` in platform.toml")))?;
-            let bucket = m.bucket(&env, front.bucket.get_ref());
-            let dir = server.resolve(str_arg(args, "buildDir")?.unwrap_or("web/dist"))?;
-            let config = billpay_platform::webconfig::web_config(
-                &m,
-                &env,
-                &app,
-                str_arg(args, "apiOrigin")?,
-                str_arg(args, "flagsKey")?,
-            )
-            .map_err(|e| ToolError(e.to_string()))?;
-            let staged = crate::stage::stage_build(&dir, &config).map_err(|e| ToolError(format!("{e:#}")))?;
+            if !m.frontends.iter().any(|f| f.get_ref().name.get_ref() == &app) {
+                return Err(ToolError(format!("no frontend `{app}` in platform.toml")));
+            }
+            let default_dir = crate::stage::default_build_dir(&m, &app);
+            let dir = match str_arg(args, "buildDir")? {
+                Some(d) => server.resolve(d)?,
+                None => server.resolve(&default_dir.to_string_lossy())?,
+            };
+            let apps = match args.get("appOrigins") {
+                None | Some(Value::Null) => BTreeMap::new(),
+                Some(Value::Object(o)) => o
+                    .iter()
+                    .map(|(k, v)| match v.as_str() {
+                        Some(s) => Ok((k.clone(), s.to_owned())),
+                        None => Err(ToolError(format!("appOrigins.{k} must be a string"))),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return Err(ToolError("appOrigins must be an object of app name → origin".into())),
+            };
+            let origins = billpay_platform::webconfig::Overrides {
+                api: str_arg(args, "apiOrigin")?.map(str::to_owned),
+                apps,
+                sso: match args.get("sso") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Bool(b)) => Some(*b),
+                    Some(_) => return Err(ToolError("sso must be true or false".into())),
+                },
+            };
             let rt = tokio::runtime::Runtime::new()?;
             let aws = rt.block_on(billpay_aws::Aws::from_env(m.region_of(&env)));
-            let (local, plan) = rt.block_on(aws.plan_frontend(staged.path(), &bucket))?;
-            let shown = json!({"app": app, "environment": env, "bucket": bucket, "upload": plan.upload, "delete": plan.delete, "unchanged": plan.unchanged, "invalidate": plan.invalidate});
+            let prepared = rt
+                .block_on(crate::stage::prepare(
+                    &m,
+                    &env,
+                    &app,
+                    &dir,
+                    origins,
+                    str_arg(args, "flagsKey")?,
+                    &aws,
+                ))
+                .map_err(|e| ToolError(format!("{e:#}")))?;
+            let (bucket, plan, local) = (&prepared.bucket, &prepared.plan, &prepared.local);
+            let shown = json!({"app": app, "environment": env, "bucket": bucket, "upload": plan.upload, "delete": plan.delete, "unchanged": plan.unchanged, "invalidate": plan.invalidate, "config": prepared.config});
             let Some(token) = token else {
                 let t = server.token(tool, &shown);
                 return Ok((
@@ -989,7 +1014,7 @@ fn deploy(server: &McpServer, args: &Value) -> ToolResult {
             };
             server.verify(tool, &shown, token)?;
             let distribution = rt.block_on(aws.distribution_for(&app))?;
-            let invalidation = rt.block_on(aws.apply_frontend(&local, &plan, &bucket, &distribution))?;
+            let invalidation = rt.block_on(aws.apply_frontend(local, plan, bucket, &distribution))?;
             Ok((
                 json!({"plan": shown, "applied": true, "log": [format!("invalidation: {}", invalidation.unwrap_or_else(|| "none".into()))]}),
                 format!(
