@@ -5,8 +5,10 @@
 //
 //   cd web && npm run build && npm run bench [-- --runs 20]
 //
-// "Interactive" means the first control a person would use on the page is rendered and enabled,
-// read from performance.now() (counted from the start of the navigation):
+// "Interactive" means the first control a person would use on the page is rendered and enabled.
+// The page itself watches for it on every animation frame, through shadow roots, and notes
+// performance.now() (counted from the start of the navigation) on the frame it appears, so the
+// figure holds no polling delay of the test driver:
 // - apps A and B: the customer home with its data, signed in: the "Pagar" button of the first of
 //   the customer's twelve bills, after the app has asked the server for the customer's variant;
 // - the flags admin, signed in: the flags table.
@@ -88,6 +90,30 @@ async function adminSession() {
   return state;
 }
 
+/**
+ * Runs in the page before its scripts: on each animation frame, looks for `selector` (descendant
+ * parts separated by spaces, each matched across shadow roots) and records when it is first
+ * visible and enabled in `window.__interactive`.
+ */
+function watchFor(selector) {
+  const parts = selector.split(' ');
+  const all = (root, part) => {
+    const found = [...root.querySelectorAll(part)];
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) found.push(...all(el.shadowRoot, part));
+    return found;
+  };
+  const find = () => {
+    let scope = [document];
+    for (const part of parts) scope = scope.flatMap((r) => all(r.shadowRoot ?? r, part));
+    return scope.find((el) => !el.disabled && el.getClientRects().length > 0);
+  };
+  const tick = () => {
+    if (find()) window.__interactive = performance.now();
+    else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
 const percentile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 
@@ -102,8 +128,8 @@ try {
 
   const pages = [
     { name: 'reference (no JS)', path: '/a/reference.html', ready: '#ref' },
-    { name: 'app A home /a/', path: '/a/', ready: 'bp-bills li button', state: onA },
-    { name: 'app B home /b/', path: '/b/', ready: 'bp-bills li button', state: onB },
+    { name: 'app A home /a/', path: '/a/', ready: 'bp-bills li button', state: onA, rows: 12 },
+    { name: 'app B home /b/', path: '/b/', ready: 'bp-bills li button', state: onB, rows: 12 },
     { name: 'flags admin /flags/', path: '/flags/', ready: 'bp-flags-admin [data-testid="flags"]', state: admin },
   ];
   for (const p of pages) {
@@ -111,15 +137,21 @@ try {
     let jsGzip = 0;
     for (let i = 0; i < runs + 2; i++) {
       const context = await browser.newContext({ locale: 'es-CO', storageState: p.state });
+      await context.addInitScript(watchFor, p.ready);
       const page = await context.newPage();
       const scripts = new Map();
       page.on('response', async (r) => {
         if (r.request().resourceType() === 'script') scripts.set(r.url(), await r.body().catch(() => Buffer.alloc(0)));
       });
       await page.goto(server.base + p.path, { waitUntil: 'commit' });
-      await page.locator(p.ready).first().waitFor({ state: 'visible' });
+      await page.waitForFunction(() => window.__interactive !== undefined);
       if (!page.url().endsWith(p.path)) throw new Error(`${p.name}: ended on ${page.url()}`);
-      const t = await page.evaluate(() => performance.now());
+      const t = await page.evaluate(() => window.__interactive);
+      if (p.rows && i === 0) {
+        // The home is measured with its data: every bill of the customer is listed.
+        const listed = await page.locator('bp-bills li').count();
+        if (listed !== p.rows) throw new Error(`${p.name}: ${listed} bills listed, not ${p.rows}`);
+      }
       await page.waitForLoadState('load');
       if (i >= 2) times.push(t); // two warm-up navigations
       jsGzip = [...scripts.values()].reduce((n, b) => n + gz(b), 0);

@@ -62,6 +62,8 @@ export class BpBills extends BpElement {
     } catch (e) {
       this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
     }
+    await this.updateComplete;
+    this.dispatchEvent(new CustomEvent('bills-shown', { bubbles: true, composed: true }));
   }
 
   private pay(bill: Bill) {

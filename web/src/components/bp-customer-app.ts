@@ -3,8 +3,9 @@ import type { Bill } from '../lib/api';
 import { config } from '../lib/config';
 import { t } from '../lib/i18n';
 import { FlagClient, flagValue } from '../lib/ofrep';
-import { type Session, currentSession, endSession } from '../lib/session';
-import { assignedVariant, elsewhere } from '../lib/variant';
+import { type Session, endSession } from '../lib/session';
+import { whoAndWhere } from '../lib/start';
+import { type Variant, assignedVariant, elsewhere } from '../lib/variant';
 import { BpElement, shared } from './base';
 import './bp-header';
 import './bp-signin';
@@ -33,11 +34,14 @@ export class BpCustomerApp extends BpElement {
     checked: { state: true },
     topups: { state: true },
     categories: { state: true },
+    more: { state: true },
   };
   variant: 'a' | 'b' = 'a';
   session: Session | null = null;
   /** Whether the server has said who the cookie belongs to, and this is the customer's app. */
   checked = false;
+  /** Whether the sections below the bills are shown (once the bills are). */
+  more = false;
   topups = true;
   categories = true;
   static styles = [
@@ -70,21 +74,18 @@ export class BpCustomerApp extends BpElement {
   }
 
   private async loadSession() {
-    let session: Session | null;
-    try {
-      session = await currentSession();
-    } catch {
-      session = null;
-    }
-    if (session && (await this.sentElsewhere())) return;
+    // Who is signed in and which app they belong on are asked together: a returning customer
+    // waits for one round trip, not two. Signed out, the variant's answer is a refusal, unused.
+    const [session, variant] = await whoAndWhere();
+    if (session && (await this.sentElsewhere(variant))) return;
     this.session = session;
     this.checked = true;
     await this.loadFlags();
   }
 
   /** Sends the signed-in customer to the app of their variant, if this is not it. */
-  private async sentElsewhere(): Promise<boolean> {
-    const variant = await assignedVariant();
+  private async sentElsewhere(known?: Variant | null): Promise<boolean> {
+    const variant = known ?? (await assignedVariant());
     if (!variant) return false;
     const target = elsewhere((await config()).variants, variant, location.href);
     if (!target) return false;
@@ -113,6 +114,17 @@ export class BpCustomerApp extends BpElement {
     await this.loadFlags();
   }
 
+  /**
+   * What is below the bills (plans, history, sessions) loads once the bills are on screen, so
+   * the first thing a customer acts on is not slowed by what they scroll to later.
+   */
+  private showMore = () => {
+    if (this.more) return;
+    requestAnimationFrame(() => {
+      this.more = true;
+    });
+  };
+
   private async signOut() {
     await endSession();
     this.session = null;
@@ -125,6 +137,7 @@ export class BpCustomerApp extends BpElement {
         ? html`<main data-variant=${this.variant}>
             <bp-bills
               class="wide"
+              @bills-shown=${this.showMore}
               @pay-bill=${(e: CustomEvent<Bill>) => this.renderRoot.querySelector<BpPay>('bp-pay')?.payBill(e.detail)}
             ></bp-bills>
             <bp-wallet .customerId=${s.customerId} .topups=${this.topups}></bp-wallet>
@@ -138,11 +151,13 @@ export class BpCustomerApp extends BpElement {
                 void this.renderRoot.querySelector<BpPlans>('bp-plans')?.refresh();
               }}
             ></bp-pay>
-            <bp-plans class="wide"></bp-plans>
-            <bp-history class="wide"></bp-history>
-            <bp-sessions class="wide" @signed-out=${() => {
-                this.session = null;
-              }}></bp-sessions>
+            ${this.more
+              ? html`<bp-plans class="wide"></bp-plans>
+                  <bp-history class="wide"></bp-history>
+                  <bp-sessions class="wide" @signed-out=${() => {
+                      this.session = null;
+                    }}></bp-sessions>`
+              : ''}
           </main>`
         : this.checked
           ? html`<main><p class="muted">${t('app.tagline')}</p><bp-signin @signed-in=${this.signedIn}></bp-signin></main>`

@@ -32,6 +32,35 @@ export function newIdempotencyKey(): string {
  * script here can read). The web apps hold no API key.
  */
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const method = opts.method ?? (opts.body === undefined ? 'GET' : 'POST');
+  // Components that need the same list at once (the home's bills) share one request; each gets
+  // its own parsed copy.
+  const plainGet = method === 'GET' && !opts.accept && opts.ifMatch === undefined;
+  let pending = plainGet ? inFlight.get(path) : undefined;
+  if (!pending) {
+    pending = send(path, method, opts);
+    if (plainGet) {
+      inFlight.set(path, pending);
+      void pending.finally(() => inFlight.delete(path)).catch(() => undefined);
+    }
+  }
+  const { ok, status, text } = await pending;
+  if (!ok) {
+    let problem: { code?: string; detail?: string; errors?: { location: string; detail: string }[] } = {};
+    try {
+      problem = JSON.parse(text);
+    } catch {
+      /* not a problem document */
+    }
+    throw new ApiError(status, problem.code ?? `http_${status}`, problem.detail ?? text, problem.errors ?? []);
+  }
+  if (opts.accept && !opts.accept.includes('json')) return text as T;
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+const inFlight = new Map<string, Promise<{ ok: boolean; status: number; text: string }>>();
+
+async function send(path: string, method: string, opts: RequestOptions) {
   const { apiBase } = await config();
   const headers: Record<string, string> = {};
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -41,7 +70,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   let resp: Response;
   try {
     resp = await fetch(apiBase + path, {
-      method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
+      method,
       headers,
       credentials: 'include',
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
@@ -49,18 +78,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   } catch {
     throw new ApiError(0, 'network', 'network');
   }
-  const text = await resp.text();
-  if (!resp.ok) {
-    let problem: { code?: string; detail?: string; errors?: { location: string; detail: string }[] } = {};
-    try {
-      problem = JSON.parse(text);
-    } catch {
-      /* not a problem document */
-    }
-    throw new ApiError(resp.status, problem.code ?? `http_${resp.status}`, problem.detail ?? text, problem.errors ?? []);
-  }
-  if (opts.accept && !opts.accept.includes('json')) return text as T;
-  return (text ? JSON.parse(text) : null) as T;
+  return { ok: resp.ok, status: resp.status, text: await resp.text() };
 }
 
 export interface Biller {
