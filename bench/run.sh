@@ -50,7 +50,7 @@ url() { echo "http://127.0.0.1:${PORTS[$1]}"; }
 
 start_server() { # $1: index into PORTS; $2: database URL or empty for SQLite
   # One trusted proxy hop, so each customer signs in from an address of their own (sessions()).
-  local args=(serve --demo --listen "127.0.0.1:${PORTS[$1]}" --data-dir "$WORK/data" --trusted-proxy-hops 1)
+  local args=(serve --demo --listen "127.0.0.1:${PORTS[$1]}" --data-dir "$WORK/data" --trusted-proxy-hops 1 --no-rate-limits)
   [ -n "$2" ] && args+=(--database-url "$2" --db-max-connections "$POOL")
   BILLPAY_LOG=error "$BIN/billpay" "${args[@]}" >/dev/null &
   SERVERS+=($!)

@@ -78,6 +78,8 @@ export async function startServer({ port = 0, args = [] } = {}) {
     bin,
     [
       'serve',
+      // The tests drive far more requests a second than a person; the limits have their own tests.
+      '--no-rate-limits',
       '--demo',
       '--worker',
       '--listen',

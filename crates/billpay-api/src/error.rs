@@ -218,13 +218,18 @@ impl From<StoreError> for ApiError {
                 "another request with this Idempotency-Key is in flight; retry later",
             ),
             StoreError::Db(e) => match e {
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                    tracing::warn!(error = %e, "database unavailable");
-                    ApiError::transient(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "database_unavailable",
-                        "the database is unavailable; retry shortly",
-                    )
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => database_unavailable(&e),
+                // Connection exceptions (08…) and the server shutting down or starting up
+                // (57P01–57P03): a failover in progress.
+                sqlx::Error::Database(ref d)
+                    if d.code()
+                        .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")) =>
+                {
+                    database_unavailable(&e)
                 }
                 e => {
                     tracing::error!(error = %e, "database error");
@@ -237,4 +242,15 @@ impl From<StoreError> for ApiError {
             },
         }
     }
+}
+
+/// The database cannot be reached (or every connection stayed busy past the acquire timeout):
+/// `503` with `Retry-After`, never kept as an idempotent answer.
+fn database_unavailable(e: &sqlx::Error) -> ApiError {
+    tracing::warn!(error = %e, "database unavailable");
+    ApiError::transient(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        "the database is unavailable or saturated; nothing was done: retry shortly",
+    )
 }

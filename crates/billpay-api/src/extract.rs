@@ -41,6 +41,8 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S, max: usize) -> R
     let bytes = Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large(max)
+        } else if let Some(late) = timed_out(&e) {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", late.to_string())
         } else {
             ApiError::bad_request("unreadable_body", e.body_text())
         }
@@ -49,6 +51,18 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S, max: usize) -> R
         return Err(too_large(max));
     }
     Ok(bytes)
+}
+
+/// The body deadline's error, wherever it sits in the chain of causes.
+fn timed_out<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a crate::protect::BodyTimedOut> {
+    let mut cause: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(t) = c.downcast_ref::<crate::protect::BodyTimedOut>() {
+            return Some(t);
+        }
+        cause = c.source();
+    }
+    None
 }
 
 fn too_large(max: usize) -> ApiError {

@@ -16,6 +16,7 @@ pub mod observe;
 pub mod ofrep;
 pub mod oidc;
 pub mod openapi;
+pub mod protect;
 pub mod routes;
 pub mod session;
 pub mod web;
@@ -103,6 +104,8 @@ pub struct Options {
     /// Origins allowed to call the API and OFREP from a browser (the frontends' origins when
     /// they are served from elsewhere, such as a CDN).
     pub cors_origins: Vec<String>,
+    /// The in-flight cap, request and body timeouts and rate limits; `None`: none of them.
+    pub limits: Option<protect::Limits>,
 }
 
 /// The application with the web apps and CORS as configured.
@@ -119,7 +122,27 @@ pub fn app_with(state: AppState, options: Options) -> Router {
     let mut router = router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record));
+    if let Some(limits) = options.limits {
+        // Innermost first: the body deadline, then the rate limits, then the in-flight cap and
+        // the request timeout around everything else.
+        let shield = protect::Shield {
+            app: state.clone(),
+            guard: std::sync::Arc::new(protect::Guard::new(limits)),
+        };
+        protect::forget_idle_callers(&shield.guard);
+        router = router
+            .layer(axum::middleware::from_fn_with_state(
+                shield.clone(),
+                protect::body_deadline,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                shield.clone(),
+                protect::rate_limit,
+            ))
+            .layer(axum::middleware::from_fn_with_state(shield, protect::shed_and_time));
+    }
+    let mut router = router
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(observe::track));
     if !options.cors_origins.is_empty() {

@@ -358,9 +358,16 @@ impl Worker {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Tally {
         tokio::pin!(shutdown);
         let mut total = Tally::default();
+        // After a failed pass (the database is away, say), wait 1 s, then twice as long each
+        // time up to 30 s; the first pass that works resets it.
+        let mut failures: u32 = 0;
         loop {
             let wait = match self.tick().await {
                 Ok(t) => {
+                    if failures > 0 {
+                        tracing::info!(failed_passes = failures, "worker passes work again");
+                    }
+                    failures = 0;
                     total.add(t);
                     if t.is_idle() {
                         self.settings.idle_wait
@@ -369,8 +376,10 @@ impl Worker {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "worker pass failed; retrying");
-                    self.settings.idle_wait.max(Duration::from_secs(1))
+                    failures = failures.saturating_add(1);
+                    let wait = failure_backoff(failures).max(self.settings.idle_wait);
+                    tracing::warn!(error = %e, retry_in = ?wait, "worker pass failed; backing off");
+                    wait
                 }
             };
             tokio::select! {
@@ -379,6 +388,12 @@ impl Worker {
             }
         }
     }
+}
+
+/// How long the worker waits after its `failures`-th failed pass in a row: 1 s, doubling, at
+/// most 30 s.
+fn failure_backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.saturating_sub(1).min(5)).min(Duration::from_secs(30))
 }
 
 /// A transport error, with its causes, in words a receiver's operator can act on.
@@ -399,6 +414,12 @@ fn describe(e: &hyper_util::client::legacy::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_pass_backs_off_doubling_to_thirty_seconds() {
+        let waits: Vec<u64> = (1..=8).map(|n| super::failure_backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
 
     #[test]
     fn backoff_doubles_caps_and_stops_after_three_days() {

@@ -10,6 +10,14 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
+mod server;
+
+/// jemalloc's background thread returns freed memory to the system within seconds of a burst;
+/// glibc's allocator and mimalloc kept most of it (bench/memory/run.sh measures them).
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use billpay_api::web::Web;
 use billpay_api::{AppState, app_with, demo};
 use billpay_store::{Contention, Options, Role, Store, redact, verify_ledger};
@@ -36,6 +44,10 @@ struct Cli {
     /// times, then answers 409 bill_busy.
     #[arg(long, env = "BILLPAY_PAYMENT_CONTENTION", default_value = "queue", global = true)]
     payment_contention: Contention,
+    /// Seconds a request waits for a PostgreSQL connection before it answers 503
+    /// `database_unavailable`: while the database is away, requests fail fast instead of hanging.
+    #[arg(long, env = "BILLPAY_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 1.0, value_parser = seconds, global = true)]
+    db_acquire_timeout_secs: f64,
     #[command(subcommand)]
     command: Command,
 }
@@ -78,6 +90,8 @@ enum Command {
         sessions: SessionArgs,
         #[command(flatten)]
         people: PeopleArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run the worker: scheduled payments and webhook delivery. Any number may run at once.
     Worker {
@@ -255,6 +269,82 @@ struct WorkerArgs {
     mail_from: String,
 }
 
+/// How the server protects itself: timeouts, caps and rate limits (docs/operations.md).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Seconds a client may take to send a request's headers; also how long a kept-alive
+    /// connection may sit idle. Behind a load balancer, make it longer than the balancer's idle
+    /// timeout (the ALB's is 60 s), which then guards against slow clients itself.
+    #[arg(long, env = "BILLPAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10.0, value_parser = seconds)]
+    header_read_timeout_secs: f64,
+    /// Seconds a client may take to send a request's body; past it, 408.
+    #[arg(long, env = "BILLPAY_BODY_TIMEOUT_SECS", default_value_t = 10.0, value_parser = seconds)]
+    body_timeout_secs: f64,
+    /// Seconds a request may run in all; past it, 503 `request_timeout` (nothing half-written).
+    #[arg(long, env = "BILLPAY_REQUEST_TIMEOUT_SECS", default_value_t = 30.0, value_parser = seconds)]
+    request_timeout_secs: f64,
+    /// Connections served at once; past it, 503 with Retry-After (probes still answer).
+    #[arg(long, env = "BILLPAY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Requests handled at once; past it, 503 `overloaded` with Retry-After, never a queue.
+    #[arg(long, env = "BILLPAY_MAX_IN_FLIGHT", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: u32,
+    /// Largest request head (request line and headers), in bytes; larger gets 431.
+    #[arg(long, env = "BILLPAY_MAX_HEADER_BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u32).range(1024..))]
+    max_header_bytes: u32,
+    /// Rate limit per customer key or session, in this process (`N/min,burst=B`).
+    #[arg(long, env = "BILLPAY_RATE_LIMIT_CUSTOMER", default_value = "600/min,burst=60")]
+    rate_limit_customer: billpay_api::protect::Rate,
+    /// Rate limit per biller key or biller staff session, in this process.
+    #[arg(long, env = "BILLPAY_RATE_LIMIT_BILLER", default_value = "3000/min,burst=300")]
+    rate_limit_biller: billpay_api::protect::Rate,
+    /// Rate limit per admin key or staff session, in this process.
+    #[arg(long, env = "BILLPAY_RATE_LIMIT_ADMIN", default_value = "3000/min,burst=300")]
+    rate_limit_admin: billpay_api::protect::Rate,
+    /// Rate limit per client address for requests that do not sign in, in this process.
+    #[arg(long, env = "BILLPAY_RATE_LIMIT_ANONYMOUS", default_value = "300/min,burst=60")]
+    rate_limit_anonymous: billpay_api::protect::Rate,
+    /// Rate limit per caller on the bulk endpoints (`/v1/bills/bulk`, reconciliations).
+    #[arg(long, env = "BILLPAY_RATE_LIMIT_BULK", default_value = "60/min,burst=10")]
+    rate_limit_bulk: billpay_api::protect::Rate,
+    /// No rate limits (the timeouts and caps stay).
+    #[arg(long, env = "BILLPAY_NO_RATE_LIMITS")]
+    no_rate_limits: bool,
+}
+
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds between 0 and 86400")),
+    }
+}
+
+impl LimitArgs {
+    fn limits(&self) -> billpay_api::protect::Limits {
+        billpay_api::protect::Limits {
+            request_timeout: Duration::from_secs_f64(self.request_timeout_secs),
+            body_timeout: Duration::from_secs_f64(self.body_timeout_secs),
+            max_in_flight: self.max_in_flight as usize,
+            rates: (!self.no_rate_limits).then_some(billpay_api::protect::Rates {
+                customer: self.rate_limit_customer,
+                biller: self.rate_limit_biller,
+                admin: self.rate_limit_admin,
+                anonymous: self.rate_limit_anonymous,
+                bulk: self.rate_limit_bulk,
+            }),
+        }
+    }
+
+    fn connections(&self) -> server::ConnLimits {
+        server::ConnLimits {
+            max_connections: self.max_connections as usize,
+            header_read_timeout: Duration::from_secs_f64(self.header_read_timeout_secs),
+            max_header_bytes: self.max_header_bytes as usize,
+            drain: Duration::from_secs(30),
+        }
+    }
+}
+
 /// How long people's sessions and sign-in codes live.
 #[derive(clap::Args)]
 struct SessionArgs {
@@ -408,7 +498,7 @@ async fn open(cli: &Cli, max_connections: u32) -> anyhow::Result<Store> {
         Options {
             max_connections,
             contention: cli.payment_contention,
-            ..Options::default()
+            acquire_timeout: Duration::from_secs_f64(cli.db_acquire_timeout_secs),
         },
     )
     .await
@@ -442,6 +532,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             worker_args,
             sessions,
             people,
+            limits,
         } => {
             let store = open(&cli, *db_max_connections).await?;
             let worker = if *worker {
@@ -458,7 +549,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 write_demo_keys(&cli.data_dir, &keys)?;
                 demo_keys = Some(keys);
             }
-            let options = web_options(web, demo_keys.as_ref(), people.oidc_issuer.is_some());
+            let mut options = web_options(web, demo_keys.as_ref(), people.oidc_issuer.is_some());
+            options.limits = Some(limits.limits());
             if *demo {
                 tracing::warn!(
                     "DEMO MODE: anyone can sign in as a demo customer without a code (POST /v1/auth/demo-sessions); never run --demo where real people can reach it"
@@ -470,7 +562,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 people.passkeys(*listen)?,
                 people.oidc(*listen)?,
             );
-            serve(state, *listen, *idempotency_retention_days, options, worker).await?;
+            serve(
+                state,
+                *listen,
+                *idempotency_retention_days,
+                options,
+                limits.connections(),
+                worker,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker {
@@ -683,6 +783,7 @@ fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>, sso: bool) -> billp
             config,
         }),
         cors_origins: web.cors_origin.clone(),
+        limits: None,
     }
 }
 
@@ -691,6 +792,7 @@ async fn serve(
     listen: SocketAddr,
     retention_days: u32,
     options: billpay_api::Options,
+    connections: server::ConnLimits,
     worker: Option<billpay_worker::Worker>,
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
@@ -721,9 +823,7 @@ async fn serve(
         println!("  customer app B http://{site}/b/");
         println!("  flags admin    http://{site}/flags/");
     }
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    server::run(listener, router, connections, shutdown_signal()).await?;
     sweeper.abort();
     let _ = stop_worker.send(());
     if let Some(w) = worker {

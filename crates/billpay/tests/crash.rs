@@ -38,6 +38,8 @@ async fn start(db_url: &str, data_dir: &std::path::Path, port: u16) -> Server {
             &format!("127.0.0.1:{port}"),
             "--database-url",
             db_url,
+            // Load far past a client's rate; the limits have their own tests (protection.rs).
+            "--no-rate-limits",
         ])
         .arg("--data-dir")
         .arg(data_dir)
