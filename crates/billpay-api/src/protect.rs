@@ -325,6 +325,7 @@ pub async fn rate_limit(State(shield): State<Shield>, req: Request, next: Next) 
             let wait = not_until.wait_time_from(shield.guard.clock.now());
             let retry = wait.as_secs_f64().ceil().max(1.0) as u64;
             metrics::counter!("billpay_rate_limited_total", "policy" => policy.name).increment(1);
+            tracing::warn!(policy = policy.name, caller = %key, retry_after = retry, "rate limited");
             let mut resp = problem(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
