@@ -145,8 +145,9 @@ async function page() {
   const context = await browser.newContext({ locale: 'es-CO' });
   const blocked = [];
   context.on('requestfailed', (r) => {
-    // A navigation the page itself replaces (sent on to the other app) is aborted, not blocked.
-    if (r.failure()?.errorText === 'net::ERR_ABORTED' && r.resourceType() === 'document') return;
+    // What a page cancels when it goes on to the other app (its own navigation, the favicon) is
+    // aborted, not blocked: CORS refusals fail as ERR_FAILED, CSP ones as ERR_BLOCKED_BY_CSP.
+    if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
     // The identity provider's own sign-in page is not BillPay's (it asks for a web font).
     if (r.frame().url().startsWith(idp.issuer)) return;
     blocked.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`);

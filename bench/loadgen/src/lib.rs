@@ -2,6 +2,8 @@
 //! has N concurrent clients pay bills, each request with its own Idempotency-Key. Every request
 //! and its outcome is recorded, so a run cut short by a crash can be checked afterwards.
 
+pub mod soak;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};

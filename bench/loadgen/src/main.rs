@@ -65,6 +65,26 @@ enum Cmd {
         #[arg(long, default_value = "race")]
         run_id: String,
     },
+    /// Mixed load at a fixed rate for MINUTES: payments, bill reads, OFREP bulk evaluations and
+    /// biller reads, one in four each. Prints each minute (requests, errors, p50, p99, the
+    /// server's RSS, webhooks the receiver verified) as a JSON line, then a summary line.
+    Soak {
+        #[arg(long)]
+        fixture: PathBuf,
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+        /// Requests per second, all kinds together.
+        #[arg(long, default_value_t = 40.0)]
+        rate: f64,
+        /// The server's process id (for its RSS).
+        #[arg(long)]
+        pid: u32,
+        #[arg(long, default_value = "bpf_demo_web_client")]
+        flags_key: String,
+        /// The `receive` command's counts file.
+        #[arg(long)]
+        counts: Option<PathBuf>,
+    },
     /// A webhook receiver: verifies every signature and answers 200 (400 when it does not
     /// verify); writes `verified rejected` counts to FILE every 100 ms.
     Receive {
@@ -130,6 +150,56 @@ async fn main() -> anyhow::Result<()> {
             std::fs::write(&out, serde_json::to_string(&f)?).with_context(|| format!("writing {}", out.display()))?;
         }
         Cmd::Receive { port, secret, counts } => receive(port, secret, counts).await?,
+        Cmd::Soak {
+            fixture,
+            minutes,
+            rate,
+            pid,
+            flags_key,
+            counts,
+        } => {
+            let fixture: billpay_loadgen::Fixture = serde_json::from_slice(&std::fs::read(&fixture)?)?;
+            let ms = billpay_loadgen::soak::run(billpay_loadgen::soak::Soak {
+                url: cli.url.clone(),
+                admin: cli.admin_key.clone(),
+                flags_key,
+                fixture,
+                minutes,
+                rate,
+                pid,
+                counts,
+            })
+            .await;
+            // Trends after the first five minutes (warm-up): RSS in MB per minute, p99 in ms per
+            // minute, and the p99 of the last third against the first third.
+            let settled: Vec<_> = ms.iter().skip(5).collect();
+            let rss: Vec<f64> = settled.iter().map(|m| m.rss_mb).collect();
+            let p99: Vec<f64> = settled.iter().map(|m| m.p99_ms).collect();
+            let third = (p99.len() / 3).max(1);
+            let mean = |xs: &[f64]| {
+                if xs.is_empty() {
+                    0.0
+                } else {
+                    xs.iter().sum::<f64>() / xs.len() as f64
+                }
+            };
+            let first = mean(&p99[..third.min(p99.len())]);
+            let last = mean(&p99[p99.len().saturating_sub(third)..]);
+            println!(
+                "{}",
+                serde_json::json!({
+                    "minutes": ms.len(),
+                    "requests": ms.iter().map(|m| m.requests).sum::<usize>(),
+                    "errors": ms.iter().map(|m| m.errors).sum::<usize>(),
+                    "rss_mb_first": ms.first().map(|m| m.rss_mb),
+                    "rss_mb_last": ms.last().map(|m| m.rss_mb),
+                    "rss_mb_per_minute_after_5": billpay_loadgen::soak::slope(&rss),
+                    "p99_ms_per_minute_after_5": billpay_loadgen::soak::slope(&p99),
+                    "p99_last_third_over_first_third": if first > 0.0 { last / first } else { 0.0 },
+                    "webhooks_verified": ms.last().map(|m| m.webhooks_verified),
+                })
+            );
+        }
         Cmd::Pay {
             fixture,
             clients,

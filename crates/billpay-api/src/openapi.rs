@@ -86,11 +86,19 @@ impl Modify for Common {
                 "409",
                 "conflicts with the resource's state, or the same Idempotency-Key is in flight",
             ),
+            ("408", "the request body did not arrive within the body timeout"),
             ("413", "body too large"),
             ("415", "wrong Content-Type"),
             ("422", "well-formed but refused: a field or a business rule"),
+            (
+                "429",
+                "over the caller's rate limit: retry after Retry-After (RateLimit-Policy and RateLimit say where the caller stands)",
+            ),
             ("500", "internal error"),
-            ("503", "the database is unavailable"),
+            (
+                "503",
+                "the server is shedding load, the request ran past its time, or the database is unavailable: retry after Retry-After",
+            ),
         ];
         for (path, item) in doc.paths.paths.iter_mut() {
             if !path.starts_with("/v1/") {

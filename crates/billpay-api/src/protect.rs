@@ -289,8 +289,11 @@ pub async fn rate_limit(State(shield): State<Shield>, req: Request, next: Next) 
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let has_credentials =
-        parts.headers.contains_key(header::AUTHORIZATION) || crate::session::token(&parts.headers).is_some();
+    // OFREP is read with the flag set's public client key, not a person's or a machine's
+    // credentials: it counts per address, with no lookup.
+    let ofrep = parts.uri.path().starts_with("/ofrep/");
+    let has_credentials = !ofrep
+        && (parts.headers.contains_key(header::AUTHORIZATION) || crate::session::token(&parts.headers).is_some());
     let principal = if has_credentials {
         Principal::from_request_parts(&mut parts, state).await.ok()
     } else {

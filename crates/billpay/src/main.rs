@@ -310,6 +310,10 @@ struct LimitArgs {
     /// No rate limits (the timeouts and caps stay).
     #[arg(long, env = "BILLPAY_NO_RATE_LIMITS")]
     no_rate_limits: bool,
+    /// For measuring what protection costs (bench/protection): none of the request-path
+    /// limits (in-flight cap, request and body timeouts, rate limits).
+    #[arg(long, hide = true)]
+    unprotected: bool,
 }
 
 fn seconds(s: &str) -> Result<f64, String> {
@@ -320,8 +324,11 @@ fn seconds(s: &str) -> Result<f64, String> {
 }
 
 impl LimitArgs {
-    fn limits(&self) -> billpay_api::protect::Limits {
-        billpay_api::protect::Limits {
+    fn limits(&self) -> Option<billpay_api::protect::Limits> {
+        if self.unprotected {
+            return None;
+        }
+        Some(billpay_api::protect::Limits {
             request_timeout: Duration::from_secs_f64(self.request_timeout_secs),
             body_timeout: Duration::from_secs_f64(self.body_timeout_secs),
             max_in_flight: self.max_in_flight as usize,
@@ -332,7 +339,7 @@ impl LimitArgs {
                 anonymous: self.rate_limit_anonymous,
                 bulk: self.rate_limit_bulk,
             }),
-        }
+        })
     }
 
     fn connections(&self) -> server::ConnLimits {
@@ -550,7 +557,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo_keys = Some(keys);
             }
             let mut options = web_options(web, demo_keys.as_ref(), people.oidc_issuer.is_some());
-            options.limits = Some(limits.limits());
+            options.limits = limits.limits();
             if *demo {
                 tracing::warn!(
                     "DEMO MODE: anyone can sign in as a demo customer without a code (POST /v1/auth/demo-sessions); never run --demo where real people can reach it"

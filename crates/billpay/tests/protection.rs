@@ -338,3 +338,46 @@ async fn past_the_connection_cap_new_connections_get_503_but_probes_answer() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn a_request_past_its_time_gets_503_request_timeout_and_makes_nothing() {
+    let server = Server::start(&[
+        "--request-timeout-secs",
+        "1",
+        "--body-timeout-secs",
+        "30",
+        "--no-rate-limits",
+    ]);
+    let http = reqwest::Client::new();
+    let payments = payment_count(&http, &server).await;
+    // A body that keeps arriving, a byte at a time, for longer than the request may take.
+    let mut s = stalled_payment(server.port).await;
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while started.elapsed() < Duration::from_secs(5) {
+        if s.write_all(b" ").await.is_err() {
+            break;
+        }
+        match tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                    break;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(payment_count(&http, &server).await, payments, "nothing was made");
+}
