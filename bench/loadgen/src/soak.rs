@@ -98,7 +98,24 @@ pub async fn run(s: Soak) -> Vec<Minute> {
                     lat.push(micros);
                     if !ok { errors += 1; }
                 }
-                None => break,
+                // Every request of the run is answered: the last minute ends here.
+                None => {
+                    if !lat.is_empty() {
+                        lat.sort_unstable();
+                        let m = Minute {
+                            minute: minutes.len() as u64 + 1,
+                            requests: lat.len(),
+                            errors,
+                            p50_ms: percentile(&lat, 0.5),
+                            p99_ms: percentile(&lat, 0.99),
+                            rss_mb: rss_mb(s.pid),
+                            webhooks_verified: verified(&s.counts),
+                        };
+                        println!("{}", serde_json::to_string(&m).unwrap_or_default());
+                        minutes.push(m);
+                    }
+                    break;
+                }
             },
             _ = tick.tick() => {
                 lat.sort_unstable();

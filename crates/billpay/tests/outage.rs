@@ -140,20 +140,19 @@ async fn a_database_outage_under_load_answers_503_loses_nothing_and_recovers_wit
         .and_then(|l| l.local_addr())
         .unwrap()
         .port();
+    // With the worker in the process: it must back off while the database is away and resume.
+    let log_path = data_dir.path().join("server.log");
     let _server = Server(
         Command::new(env!("CARGO_BIN_EXE_billpay"))
-            .args([
-                "serve",
-                "--demo",
-                "--no-rate-limits",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+            .args(["serve", "--demo", "--worker", "--no-rate-limits"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--database-url", &url])
             .arg("--data-dir")
             .arg(data_dir.path())
-            .env("BILLPAY_LOG", "error")
+            .env("BILLPAY_LOG", "off,billpay_worker=info")
+            .env("BILLPAY_LOG_FORMAT", "json")
             .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .unwrap(),
     );
@@ -243,6 +242,20 @@ async fn a_database_outage_under_load_answers_503_loses_nothing_and_recovers_wit
             ids.contains(a.payment_id.as_ref().unwrap()),
             "an acknowledged payment is there"
         );
+    }
+    // The worker backed off while the database was away, and works again without a restart.
+    let t = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("worker passes work again") {
+            assert!(log.contains("backing off"), "the worker backed off first:\n{log}");
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(35),
+            "the worker did not resume:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let out = Command::new(env!("CARGO_BIN_EXE_billpay"))
         .args(["ledger", "verify", "--database-url", &url])

@@ -52,6 +52,12 @@ pub async fn prepare(
         .find(|f| f.name.get_ref() == app)
         .with_context(|| format!("no frontend `{app}` in the manifest"))?;
     if m.env(env).is_some_and(|e| e.domain.is_none()) {
+        // Said before any AWS call: the one thing only the person deploying can give.
+        if origins.api.is_none() && webconfig::api_origin(m, env).is_none() {
+            anyhow::bail!(
+                "environment `{env}` has no domain, so the API's origin is not known: give it (--api-origin https://…)"
+            );
+        }
         for (_, name) in webconfig::variant_apps(m) {
             if let std::collections::btree_map::Entry::Vacant(slot) = origins.apps.entry(name) {
                 let name = slot.key();
