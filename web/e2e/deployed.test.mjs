@@ -8,12 +8,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { distributionOf, serveBucket } from './cloudfront.mjs';
-import { ADMIN, FLAGS_CLIENT, api, billerWithBill, freePort, launch, newCustomer, setRollout, startServer } from './harness.mjs';
-import { CLIENT_ID, CLIENT_SECRET, startIdp } from './idp.mjs';
+import { ADMIN, FLAGS_CLIENT, api, billerWithBill, freePort, launch, listening, newCustomer, setRollout, startServer } from './harness.mjs';
+import { oidcArgs, startIdp } from './idp.mjs';
 
 const repo = resolve(new URL('.', import.meta.url).pathname, '../..');
 const ENV = 'dev';
@@ -57,23 +56,6 @@ function deploy(app) {
   return execFileSync(bin, args, { cwd: repo, env: awsEnv(), encoding: 'utf8' });
 }
 
-async function listening(port) {
-  for (let i = 0; i < 300; i++) {
-    const up = await new Promise((ok) => {
-      const sock = new Socket();
-      sock.once('connect', () => {
-        sock.destroy();
-        ok(true);
-      });
-      sock.once('error', () => ok(false));
-      sock.connect(port, '127.0.0.1');
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
 function filesOf(dir, sub = '') {
   return readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? filesOf(dir, join(sub, e.name)) : [join(sub, e.name)],
@@ -97,18 +79,7 @@ before(async () => {
   // The API, with CORS (and the session's origin check) for exactly the three app origins.
   server = await startServer({
     port: apiPort,
-    args: [
-      '--cors-origin',
-      APPS.map((a) => origins[a]).join(','),
-      '--oidc-issuer',
-      idp.issuer,
-      '--oidc-client-id',
-      CLIENT_ID,
-      '--oidc-client-secret',
-      CLIENT_SECRET,
-      '--oidc-redirect-url',
-      `${apiOrigin}/v1/auth/oidc/callback`,
-    ],
+    args: ['--cors-origin', APPS.map((a) => origins[a]).join(','), ...oidcArgs(idp, apiOrigin)],
   });
   boto(
     `for app in ${JSON.stringify(APPS)}:\n` +

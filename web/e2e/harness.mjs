@@ -47,7 +47,19 @@ async function startSmtp(mailDir) {
   const child = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', mailDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  for (let i = 0; i < 100; i++) {
+  try {
+    await listening(port, 5_000);
+  } catch (e) {
+    child.kill();
+    throw e;
+  }
+  return { port, child };
+}
+
+/** Waits until something accepts connections on loopback `port`; throws after `ms`. */
+export async function listening(port, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
     const up = await new Promise((ok) => {
       const sock = new Socket();
       sock.once('connect', () => {
@@ -57,11 +69,10 @@ async function startSmtp(mailDir) {
       sock.once('error', () => ok(false));
       sock.connect(port, '127.0.0.1');
     });
-    if (up) return { port, child };
+    if (up) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  child.kill();
-  throw new Error(`aiosmtpd did not listen on ${port}`);
+  throw new Error(`nothing listens on ${port}`);
 }
 
 /**

@@ -7,6 +7,20 @@ import Provider from 'oidc-provider';
 export const CLIENT_ID = 'billpay-e2e';
 export const CLIENT_SECRET = 'e2e-client-secret-not-for-production';
 
+/** `billpay serve`'s flags for signing staff in through `idp`, with the API at `apiOrigin`. */
+export function oidcArgs(idp, apiOrigin) {
+  return [
+    '--oidc-issuer',
+    idp.issuer,
+    '--oidc-client-id',
+    CLIENT_ID,
+    '--oidc-client-secret',
+    CLIENT_SECRET,
+    '--oidc-redirect-url',
+    `${apiOrigin}/v1/auth/oidc/callback`,
+  ];
+}
+
 export async function startIdp(port, redirectUri) {
   const provider = new Provider(`http://localhost:${port}`, {
     clients: [

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ADMIN, api, billerWithBill, freePort, launch, newPage, setRollout, startServer } from './harness.mjs';
-import { CLIENT_ID, CLIENT_SECRET, startIdp } from './idp.mjs';
+import { oidcArgs, startIdp } from './idp.mjs';
 
 let server;
 let idp;
@@ -19,16 +19,7 @@ before(async () => {
   idp = await startIdp(idpPort, `${site}/v1/auth/oidc/callback`);
   server = await startServer({
     port,
-    args: [
-      '--oidc-issuer',
-      idp.issuer,
-      '--oidc-client-id',
-      CLIENT_ID,
-      '--oidc-client-secret',
-      CLIENT_SECRET,
-      '--oidc-redirect-url',
-      `${site}/v1/auth/oidc/callback`,
-    ],
+    args: oidcArgs(idp, site),
   });
   browser = await launch();
 });

@@ -101,37 +101,13 @@ pub async fn run(s: Soak) -> Vec<Minute> {
                 // Every request of the run is answered: the last minute ends here.
                 None => {
                     if !lat.is_empty() {
-                        lat.sort_unstable();
-                        let m = Minute {
-                            minute: minutes.len() as u64 + 1,
-                            requests: lat.len(),
-                            errors,
-                            p50_ms: percentile(&lat, 0.5),
-                            p99_ms: percentile(&lat, 0.99),
-                            rss_mb: rss_mb(s.pid),
-                            webhooks_verified: verified(&s.counts),
-                        };
-                        println!("{}", serde_json::to_string(&m).unwrap_or_default());
-                        minutes.push(m);
+                        close_minute(&s, &mut minutes, &mut lat, &mut errors);
                     }
                     break;
                 }
             },
             _ = tick.tick() => {
-                lat.sort_unstable();
-                let m = Minute {
-                    minute: minutes.len() as u64 + 1,
-                    requests: lat.len(),
-                    errors,
-                    p50_ms: percentile(&lat, 0.5),
-                    p99_ms: percentile(&lat, 0.99),
-                    rss_mb: rss_mb(s.pid),
-                    webhooks_verified: verified(&s.counts),
-                };
-                println!("{}", serde_json::to_string(&m).unwrap_or_default());
-                minutes.push(m);
-                lat.clear();
-                errors = 0;
+                close_minute(&s, &mut minutes, &mut lat, &mut errors);
                 if minutes.len() as u64 >= s.minutes {
                     break;
                 }
@@ -140,6 +116,24 @@ pub async fn run(s: Soak) -> Vec<Minute> {
     }
     sender.abort();
     minutes
+}
+
+/// Ends a minute: prints and keeps its figures, and starts the next one from nothing.
+fn close_minute(s: &Soak, minutes: &mut Vec<Minute>, lat: &mut Vec<u64>, errors: &mut usize) {
+    lat.sort_unstable();
+    let m = Minute {
+        minute: minutes.len() as u64 + 1,
+        requests: lat.len(),
+        errors: *errors,
+        p50_ms: percentile(lat, 0.5),
+        p99_ms: percentile(lat, 0.99),
+        rss_mb: rss_mb(s.pid),
+        webhooks_verified: verified(&s.counts),
+    };
+    println!("{}", serde_json::to_string(&m).unwrap_or_default());
+    minutes.push(m);
+    lat.clear();
+    *errors = 0;
 }
 
 /// Request `i`: a payment, a bill, an OFREP bulk evaluation or a biller, in turn.

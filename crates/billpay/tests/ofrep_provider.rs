@@ -49,7 +49,8 @@ print(json.dumps(out))
 fn the_python_ofrep_provider_works_unmodified() {
     let python = std::env::var("BILLPAY_PYTHON")
         .expect("BILLPAY_PYTHON is not set: run the suite with ./dev test, which installs the OpenFeature SDK");
-    let server = common::DemoServer::start("ofrep");
+    // Few requests, but the limits are not what this test is about.
+    let server = common::DemoServer::start("ofrep", &["--no-rate-limits"]);
     let out = Command::new(python)
         .args([
             "-c",

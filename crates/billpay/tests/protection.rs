@@ -3,65 +3,57 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod common;
+
 const ADMIN: &str = "bpk_demo_admin_do_not_use_in_production";
 
-struct Server {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
+/// `billpay serve --demo` on the embedded database with `args`, each in a folder of its own.
+struct Server(common::DemoServer);
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_billpay"))
-            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-            .args(args)
-            .env("BILLPAY_DATA_DIR", dir.path())
-            .env_remove("DATABASE_URL")
-            .env("BILLPAY_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(30), "billpay did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server { child, port, dir }
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        Server(common::DemoServer::start(&format!("protection-{n}"), args))
+    }
+
+    fn port(&self) -> u16 {
+        self.0.port
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}{path}", self.0.base())
     }
 
     /// The server's resident memory, in kB.
     fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.child.id())).unwrap();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap()
     }
+
+    /// `GET /v1/billers` as `key`.
+    async fn billers(&self, http: &reqwest::Client, key: &str) -> reqwest::Response {
+        http.get(self.url("/v1/billers")).bearer_auth(key).send().await.unwrap()
+    }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = &self.dir;
-    }
+/// A `503 overloaded` with `Retry-After: 1`; returns its problem document.
+async fn assert_overloaded(r: reqwest::Response) -> serde_json::Value {
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(problem["code"], "overloaded");
+    problem
 }
 
 /// Whether the server closed `stream` (end of file or reset) within `within`.
@@ -84,12 +76,7 @@ async fn half_open_connections_are_closed_in_time_health_answers_and_memory_come
     let http = reqwest::Client::new();
     // Warm up: the allocator and the database have done some work before the baseline.
     for _ in 0..50 {
-        let r = http
-            .get(server.url("/v1/billers"))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap();
+        let r = server.billers(&http, ADMIN).await;
         assert_eq!(r.status(), 200);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -98,7 +85,7 @@ async fn half_open_connections_are_closed_in_time_health_answers_and_memory_come
     // 2,000 clients send a request line and one header, then nothing.
     let mut held = Vec::new();
     for _ in 0..2000 {
-        let mut s = TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).await.unwrap();
         s.write_all(b"GET /v1/billers HTTP/1.1\r\nHost: billpay\r\n")
             .await
             .unwrap();
@@ -169,23 +156,13 @@ async fn a_client_over_its_rate_gets_429_with_the_headers_and_another_client_is_
 
     // The creation used one of the first key's five; four more pass, each saying what is left.
     for left in (0..4).rev() {
-        let r = http
-            .get(server.url("/v1/billers"))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap();
+        let r = server.billers(&http, ADMIN).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["ratelimit-policy"], "\"admin\";q=5;w=5");
         let state = r.headers()["ratelimit"].to_str().unwrap().to_owned();
         assert!(state.starts_with(&format!("\"admin\";r={left};t=")), "{state}");
     }
-    let r = http
-        .get(server.url("/v1/billers"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let r = server.billers(&http, ADMIN).await;
     assert_eq!(r.status(), 429);
     let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=2).contains(&retry), "Retry-After {retry}");
@@ -196,12 +173,7 @@ async fn a_client_over_its_rate_gets_429_with_the_headers_and_another_client_is_
     assert!(problem["detail"].as_str().unwrap().contains("60/min"), "{problem}");
 
     // The other key is not affected.
-    let r = http
-        .get(server.url("/v1/billers"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+    let r = server.billers(&http, &other).await;
     assert_eq!(r.status(), 200);
     // Nor is a client with no key, counted by its address.
     let r = http.get(server.url("/v1/billers")).send().await.unwrap();
@@ -217,12 +189,7 @@ async fn a_client_over_its_rate_gets_429_with_the_headers_and_another_client_is_
 
     // After Retry-After, the first key passes again.
     tokio::time::sleep(Duration::from_secs(retry)).await;
-    let r = http
-        .get(server.url("/v1/billers"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let r = server.billers(&http, ADMIN).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -260,19 +227,11 @@ async fn past_the_in_flight_cap_requests_get_503_probes_still_answer_and_nothing
     let http = reqwest::Client::new();
     let payments = payment_count(&http, &server).await;
 
-    let mut a = stalled_payment(server.port).await;
-    let mut b = stalled_payment(server.port).await;
+    let mut a = stalled_payment(server.port()).await;
+    let mut b = stalled_payment(server.port()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = http
-        .get(server.url("/v1/billers"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    assert_eq!(r.headers()["retry-after"], "1");
-    let problem: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(problem["code"], "overloaded");
+    let r = server.billers(&http, ADMIN).await;
+    let problem = assert_overloaded(r).await;
     assert!(problem["detail"].as_str().unwrap().contains("2 requests"), "{problem}");
     assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(http.get(server.url("/readyz")).send().await.unwrap().status(), 200);
@@ -288,12 +247,7 @@ async fn past_the_in_flight_cap_requests_get_503_probes_still_answer_and_nothing
     drop(a);
     drop(b.shutdown().await);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let r = http
-        .get(server.url("/v1/billers"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let r = server.billers(&http, ADMIN).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         payment_count(&http, &server).await,
@@ -307,7 +261,7 @@ async fn past_the_connection_cap_new_connections_get_503_but_probes_answer() {
     let server = Server::start(&["--max-connections", "4", "--no-rate-limits"]);
     let mut held = Vec::new();
     for _ in 0..4 {
-        let mut s = TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).await.unwrap();
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: billpay\r\n\r\n")
             .await
             .unwrap();
@@ -317,25 +271,12 @@ async fn past_the_connection_cap_new_connections_get_503_but_probes_answer() {
         held.push(s); // kept alive: each holds one of the four
     }
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    let r = http
-        .get(server.url("/v1/billers"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    assert_eq!(r.headers()["retry-after"], "1");
-    let problem: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(problem["code"], "overloaded");
+    let r = server.billers(&http, ADMIN).await;
+    assert_overloaded(r).await;
     assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), 200);
     drop(held);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let r = http
-        .get(server.url("/v1/billers"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let r = server.billers(&http, ADMIN).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -351,7 +292,7 @@ async fn a_request_past_its_time_gets_503_request_timeout_and_makes_nothing() {
     let http = reqwest::Client::new();
     let payments = payment_count(&http, &server).await;
     // A body that keeps arriving, a byte at a time, for longer than the request may take.
-    let mut s = stalled_payment(server.port).await;
+    let mut s = stalled_payment(server.port()).await;
     let started = Instant::now();
     let mut answer = Vec::new();
     let mut buf = [0u8; 1024];

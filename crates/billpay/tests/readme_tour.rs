@@ -16,7 +16,8 @@ fn tour() -> String {
 
 #[test]
 fn readme_tour_works_as_written() {
-    let server = common::DemoServer::start("tour");
+    // The tour is not about the limits, which have their own tests.
+    let server = common::DemoServer::start("tour", &["--no-rate-limits"]);
     let bin = env!("CARGO_BIN_EXE_billpay");
     let script = tour().replace("./target/debug/billpay", bin);
     let out = Command::new("bash")

@@ -54,9 +54,7 @@ pub async fn prepare(
     if m.env(env).is_some_and(|e| e.domain.is_none()) {
         // Said before any AWS call: the one thing only the person deploying can give.
         if origins.api.is_none() && webconfig::api_origin(m, env).is_none() {
-            anyhow::bail!(
-                "environment `{env}` has no domain, so the API's origin is not known: give it (--api-origin https://…)"
-            );
+            return Err(webconfig::WebConfigError::NoApiOrigin(env.to_owned()).into());
         }
         for (_, name) in webconfig::variant_apps(m) {
             if let std::collections::btree_map::Entry::Vacant(slot) = origins.apps.entry(name) {

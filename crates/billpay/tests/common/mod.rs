@@ -11,9 +11,9 @@ pub struct DemoServer {
 }
 
 impl DemoServer {
-    /// Starts the server on a free loopback port with its data in a new temporary folder, and
-    /// waits until it accepts connections.
-    pub fn start(name: &str) -> DemoServer {
+    /// Starts the server, with `args` added to `billpay serve`, on a free loopback port with its
+    /// data in a new temporary folder, and waits until it accepts connections.
+    pub fn start(name: &str, args: &[&str]) -> DemoServer {
         let dir = std::env::temp_dir().join(format!("billpay-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -22,8 +22,7 @@ impl DemoServer {
             .port();
         let child = Command::new(env!("CARGO_BIN_EXE_billpay"))
             .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-            // schemathesis sends hundreds of requests a second; the limits have their own tests.
-            .arg("--no-rate-limits")
+            .args(args)
             .env("BILLPAY_DATA_DIR", &dir)
             .env_remove("DATABASE_URL")
             .env("BILLPAY_LOG", "error")
