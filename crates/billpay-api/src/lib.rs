@@ -52,6 +52,8 @@ pub struct Inner {
     pub passkeys: Option<routes::passkeys::RelyingParty>,
     /// The staff's single sign-on issuer; `None` when none is configured.
     pub oidc: Option<oidc::Provider>,
+    /// Calls billers' fetch endpoints (rustls; plain HTTP only where the URL rule allows it).
+    pub http: billpay_worker::HttpClient,
 }
 
 impl std::ops::Deref for AppState {
@@ -87,6 +89,7 @@ impl AppState {
             sessions,
             sign_in_limits: session::SignInLimits::default(),
             session_cache: session::SessionCache::default(),
+            http: billpay_worker::http_client(),
         }))
     }
 }

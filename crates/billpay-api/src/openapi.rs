@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::routes::{
-    apikeys, auth, billers, bills, customers, dashboard, flags, ledger, passkeys, payments, scheduled, settlement,
-    staff, webhooks,
+    apikeys, auth, billers, bills, customers, dashboard, fetch, flags, ledger, passkeys, payments, scheduled,
+    settlement, staff, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ Errors are RFC 9457 problem documents with a stable `code`. POSTs that create so
     paths(
         crate::observe::healthz, crate::observe::readyz,
         billers::create_biller, billers::list_billers, billers::get_biller, billers::update_biller,
+        fetch::set_fetch_endpoint, fetch::get_fetch_endpoint, fetch::remove_fetch_endpoint,
         bills::create_bill, bills::bulk_create_bills, bills::list_bills, bills::lookup_bills, bills::get_bill, bills::cancel_bill,
         customers::create_customer, customers::list_customers, customers::get_customer, customers::get_wallet, customers::top_up,
         payments::create_payment, payments::list_payments, payments::get_payment, payments::get_receipt, payments::create_refund,

@@ -31,6 +31,8 @@ pub enum Kind {
     Email,
     Staff,
     Passkey,
+    Complaint,
+    FetchRequest,
 }
 
 impl Kind {
@@ -63,6 +65,8 @@ impl Kind {
             Kind::Email => "eml",
             Kind::Staff => "stf",
             Kind::Passkey => "pk",
+            Kind::Complaint => "cmp",
+            Kind::FetchRequest => "bfr",
         }
     }
 
@@ -95,6 +99,8 @@ impl Kind {
             Kind::Email => "e-mail",
             Kind::Staff => "staff member",
             Kind::Passkey => "passkey",
+            Kind::Complaint => "complaint",
+            Kind::FetchRequest => "bill-fetch request",
         }
     }
 }

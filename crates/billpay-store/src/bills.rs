@@ -70,7 +70,7 @@ async fn biller_rules(conn: &mut AnyConnection, biller_id: &str) -> Result<(Stri
 }
 
 /// Inserts one bill; `Ok(None)` when the biller already has a bill for that reference and date.
-async fn insert_bill(
+pub(crate) async fn insert_bill(
     conn: &mut AnyConnection,
     biller_id: &str,
     currency: &str,

@@ -9,6 +9,7 @@ mod apikeys;
 mod billers;
 mod bills;
 mod customers;
+pub mod fetch;
 mod flags;
 mod guarded;
 mod idempotency;

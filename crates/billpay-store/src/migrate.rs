@@ -79,6 +79,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_people.sql"),
         sqlite: include_str!("../migrations/sqlite/0011_people.sql"),
     },
+    Migration {
+        version: 12,
+        name: "bill_fetch",
+        postgres: include_str!("../migrations/postgres/0012_bill_fetch.sql"),
+        sqlite: include_str!("../migrations/sqlite/0012_bill_fetch.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

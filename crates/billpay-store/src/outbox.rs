@@ -18,6 +18,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "payment.refunded",
     "bill.paid",
     "scheduled_payment.failed",
+    "scheduled_payment.cancelled",
     "autopay.skipped",
     "settlement.created",
 ];

@@ -110,6 +110,16 @@ async fn insert_scheduled(conn: &mut AnyConnection, s: &ScheduledPayment) -> Res
     Ok(())
 }
 
+/// A scheduled payment as the caller's transaction sees it.
+pub(crate) async fn scheduled_in(conn: &mut AnyConnection, id: &str) -> Result<ScheduledPayment> {
+    let row = sqlx::query(scheduled_select!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound(Kind::ScheduledPayment))?;
+    scheduled_from_row(&row)
+}
+
 /// Tells a customer something, in the caller's transaction.
 pub(crate) async fn notify(
     conn: &mut AnyConnection,
@@ -307,11 +317,17 @@ impl Store {
         let mut tx = conn.begin().await?;
         let sql = match self.backend {
             crate::Backend::Postgres => concat!(
-                scheduled_select!("WHERE status = 'pending' AND execute_on <= $1 ORDER BY execute_on, id LIMIT 1"),
+                scheduled_select!(
+                    "WHERE status = 'pending' AND execute_on <= $1 AND (confirmed_on >= $1 OR biller_id NOT IN \
+                     (SELECT id FROM billers WHERE fetch_url IS NOT NULL)) ORDER BY execute_on, id LIMIT 1"
+                ),
                 " FOR UPDATE SKIP LOCKED"
             ),
             crate::Backend::Sqlite => {
-                scheduled_select!("WHERE status = 'pending' AND execute_on <= $1 ORDER BY execute_on, id LIMIT 1")
+                scheduled_select!(
+                    "WHERE status = 'pending' AND execute_on <= $1 AND (confirmed_on >= $1 OR biller_id NOT IN \
+                     (SELECT id FROM billers WHERE fetch_url IS NOT NULL)) ORDER BY execute_on, id LIMIT 1"
+                )
             }
         };
         let Some(row) = sqlx::query(sql).bind(today).fetch_optional(&mut *tx).await? else {
@@ -384,11 +400,12 @@ impl Store {
         let now = billpay_core::time::now();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        let biller = sqlx::query("SELECT currency, reference_pattern, reference_hint FROM billers WHERE id = $1")
-            .bind(&a.biller_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound(Kind::Biller))?;
+        let biller =
+            sqlx::query("SELECT currency, reference_pattern, reference_hint, fetch_url FROM billers WHERE id = $1")
+                .bind(&a.biller_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound(Kind::Biller))?;
         crate::payments::check_reference(&biller, &a.reference)?;
         if let (Some(fixed), Some(cap)) = (a.fixed_amount, a.max_amount)
             && fixed > cap
@@ -400,7 +417,7 @@ impl Store {
         let id = id::new(Kind::Autopay);
         let inserted = sqlx::query(
             "INSERT INTO autopay_enrollments (id, customer_id, biller_id, reference, currency, days_before, amount_mode, \
-             fixed_amount, max_amount, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $10)",
+             fixed_amount, max_amount, status, created_at, updated_at, next_fetch_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $10, $11)",
         )
         .bind(&id)
         .bind(&a.customer_id)
@@ -412,6 +429,8 @@ impl Store {
         .bind(a.fixed_amount)
         .bind(a.max_amount)
         .bind(&now)
+        // A fetch biller is asked for the reference's bill on the worker's next pass.
+        .bind(biller.opt_text("fetch_url")?.map(|_| billpay_core::time::business_today()))
         .execute(&mut *tx)
         .await;
         match inserted {

@@ -11,6 +11,7 @@
 //!
 //! The worker reads the time from a [`Clock`], which tests move by hand.
 
+pub mod fetch;
 pub mod mail;
 pub mod signature;
 
@@ -104,6 +105,10 @@ pub struct Tally {
     pub deliveries_failed: u64,
     pub emails_sent: u64,
     pub emails_failed: u64,
+    /// Autopay references asked of fetch billers ahead of their bills.
+    pub fetches: u64,
+    /// Scheduled payments on fetch billers checked with the biller before paying.
+    pub confirmations: u64,
 }
 
 impl Tally {
@@ -117,6 +122,8 @@ impl Tally {
         self.deliveries_failed += o.deliveries_failed;
         self.emails_sent += o.emails_sent;
         self.emails_failed += o.emails_failed;
+        self.fetches += o.fetches;
+        self.confirmations += o.confirmations;
     }
 }
 
@@ -238,6 +245,77 @@ impl Worker {
         }
     }
 
+    /// Asks fetch billers for the bills of autopay references whose predicted billing date is
+    /// near (one batch). A bill that comes back is stored and autopay schedules it.
+    pub async fn fetch_ahead(&self) -> Result<Tally, WorkerError> {
+        let today = format_date(business_date(self.clock.now()));
+        let due = self.store.fetches_due(&today, self.settings.batch).await?;
+        let mut t = Tally::default();
+        for f in due {
+            t.fetches += 1;
+            let Some(config) = self.store.fetch_config(&f.biller_id).await? else {
+                continue;
+            };
+            let latest = match fetch::fetch_and_store(
+                &self.client,
+                &self.store,
+                &config,
+                &f.reference,
+                fetch::Purpose::Autopay,
+            )
+            .await
+            {
+                Ok(bills) => bills
+                    .iter()
+                    .filter(|b| b.amount_outstanding > 0)
+                    .map(|b| b.due_date.clone())
+                    .max(),
+                Err(fetch::FetchFailed::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(autopay = %f.autopay_id, biller = %f.biller_id, error = %e, "fetch ahead failed; trying again tomorrow");
+                    None
+                }
+            };
+            let next = self
+                .store
+                .fetched_ahead(&f.autopay_id, latest.as_deref(), &today)
+                .await?;
+            tracing::info!(autopay = %f.autopay_id, latest_due = ?latest, next_fetch_on = %next, "fetched ahead for autopay");
+        }
+        metrics::counter!("billpay_bill_fetches_total", "purpose" => "autopay").increment(t.fetches);
+        Ok(t)
+    }
+
+    /// Checks with fetch billers that the bills of today's scheduled payments are still owed,
+    /// before `run_scheduled` pays them: a bill paid at another channel is not paid again.
+    pub async fn confirm_scheduled(&self) -> Result<Tally, WorkerError> {
+        let today = format_date(business_date(self.clock.now()));
+        let due = self.store.confirmations_due(&today, self.settings.batch).await?;
+        let mut t = Tally::default();
+        for (s, reference) in due {
+            t.confirmations += 1;
+            let Some(config) = self.store.fetch_config(&s.biller_id).await? else {
+                continue;
+            };
+            let bill = self.store.get_bill(&s.bill_id).await?;
+            match fetch::fetch_bills(&self.client, &(&config).into(), &reference, fetch::Purpose::Confirm).await {
+                Ok(owed) if owed.iter().any(|b| b.due_date == bill.due_date) => {
+                    self.store.confirm_scheduled(&s.id, &today).await?;
+                }
+                Ok(_) => {
+                    let s = self.store.withdraw_scheduled(&s.id).await?;
+                    tracing::info!(scheduled_payment = %s.id, bill = %bill.id, "the biller reports the bill paid; not paying it");
+                }
+                Err(e) => {
+                    let s = self.store.unconfirmed_scheduled(&s.id, &today, &e.to_string()).await?;
+                    tracing::warn!(scheduled_payment = %s.id, status = %s.status, error = %e, "the biller could not confirm a scheduled payment's bill");
+                }
+            }
+        }
+        metrics::counter!("billpay_bill_fetches_total", "purpose" => "confirm").increment(t.confirmations);
+        Ok(t)
+    }
+
     /// Runs every scheduled payment due today (business date) or earlier.
     pub async fn run_scheduled(&self) -> Result<Tally, WorkerError> {
         let today = format_date(business_date(self.clock.now()));
@@ -338,9 +416,12 @@ impl Worker {
         }
     }
 
-    /// One pass: scheduled payments, then deliveries until none is due.
+    /// One pass: fetches ahead for autopay, confirmations with fetch billers, scheduled payments,
+    /// e-mail, then deliveries until none is due.
     pub async fn tick(&self) -> Result<Tally, WorkerError> {
-        let mut t = self.run_scheduled().await?;
+        let mut t = self.fetch_ahead().await?;
+        t.add(self.confirm_scheduled().await?);
+        t.add(self.run_scheduled().await?);
         t.add(self.send_emails().await?);
         loop {
             let d = self.deliver_batch().await?;

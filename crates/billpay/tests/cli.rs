@@ -130,4 +130,16 @@ fn committed_openapi_document_matches_the_code() {
         committed,
         "openapi.json is stale: run `billpay openapi > openapi.json`"
     );
+    // Client generators name a method after each operationId: two alike break them.
+    let doc: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                seen.insert(id.clone()),
+                "{method} {path}: operationId {id:?} is used twice"
+            );
+        }
+    }
 }

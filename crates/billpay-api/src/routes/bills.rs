@@ -342,9 +342,16 @@ pub async fn list_bills(
 }
 
 /// Look bills up by biller and reference, or by the barcode printed on a Colombian invoice, as a
-/// customer does before paying. Newest first; cancelled bills are left out.
+/// customer does before paying. Newest first; cancelled bills are left out. When BillPay holds
+/// nothing payable for the reference and the biller has a fetch endpoint, BillPay asks the
+/// biller's system and stores what it answers (502 or 504 `biller_unreachable` when it cannot).
 #[utoipa::path(get, path = "/v1/bills/lookup", tag = "bills", params(LookupQuery),
-    responses((status = 200, body = List<Bill>)), security(("bearer" = [])))]
+    responses((status = 200, body = List<Bill>),
+        (status = 502, description = "the biller's system is down (`biller_unreachable`, with Retry-After) or gave an answer BillPay cannot use (`biller_answer_invalid`)",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 504, description = "the biller's system did not answer in time (`biller_unreachable`, with Retry-After)",
+            body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 pub async fn lookup_bills(
     State(state): State<AppState>,
     who: Principal,
@@ -388,17 +395,39 @@ pub async fn lookup_bills(
     if who.biller().is_some_and(|b| b != biller.id) {
         return Err(ApiError::not_found("biller"));
     }
+    let biller_id = biller.id.clone();
     let f = BillFilter {
         biller_id: Some(biller.id),
         reference: Some(reference),
         ..Default::default()
     };
     let page = state.store.list_bills(&f, None, 100).await?;
-    let data: Vec<Bill> = page
+    let mut data: Vec<Bill> = page
         .items
         .into_iter()
         .filter(|b| b.status != BillStatus::Cancelled && visible(&who, b))
         .collect();
+    // A biller that answers for its own bills is asked when BillPay holds nothing payable.
+    if !data.iter().any(|b| b.amount_outstanding > 0)
+        && let Some(config) = state.store.fetch_config(&biller_id).await?
+    {
+        let reference = f.reference.as_deref().unwrap_or_default();
+        let fetched = billpay_worker::fetch::fetch_and_store(
+            &state.http,
+            &state.store,
+            &config,
+            reference,
+            billpay_worker::fetch::Purpose::Lookup,
+        )
+        .await
+        .map_err(crate::routes::fetch::fetch_failed)?;
+        for b in fetched {
+            if b.status != BillStatus::Cancelled && visible(&who, &b) && !data.iter().any(|d| d.id == b.id) {
+                data.push(b);
+            }
+        }
+        data.sort_by(|a, b| b.id.cmp(&a.id));
+    }
     Ok(axum::Json(List {
         data,
         has_more: false,

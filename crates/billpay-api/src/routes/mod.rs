@@ -6,6 +6,7 @@ pub mod billers;
 pub mod bills;
 pub mod customers;
 pub mod dashboard;
+pub mod fetch;
 pub mod flags;
 pub mod ledger;
 pub mod passkeys;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(apikeys::router())
         .merge(auth::router())
         .merge(billers::router())
+        .merge(fetch::router())
         .merge(passkeys::router())
         .merge(crate::oidc::router())
         .merge(staff::router())

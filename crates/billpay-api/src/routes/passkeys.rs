@@ -306,7 +306,7 @@ pub async fn register(
 }
 
 /// The signed-in customer's passkeys.
-#[utoipa::path(get, path = "/v1/auth/passkeys", tag = "sign-in",
+#[utoipa::path(operation_id = "list_passkeys", get, path = "/v1/auth/passkeys", tag = "sign-in",
     responses((status = 200, body = Passkeys)), security(("session" = [])))]
 pub async fn list(State(state): State<AppState>, who: Principal) -> Result<axum::Json<Passkeys>, ApiError> {
     let customer_id = signed_in_customer(&who)?;
@@ -321,7 +321,7 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> Result<axum:
 }
 
 /// Remove one of the signed-in customer's passkeys; it can no longer sign in.
-#[utoipa::path(delete, path = "/v1/auth/passkeys/{passkey_id}", tag = "sign-in",
+#[utoipa::path(operation_id = "remove_passkey", delete, path = "/v1/auth/passkeys/{passkey_id}", tag = "sign-in",
     params(("passkey_id" = String, Path)),
     responses((status = 204, description = "removed")), security(("session" = [])))]
 pub async fn remove(
@@ -376,7 +376,7 @@ pub struct PasskeySignIn {
 }
 
 /// Sign in with a passkey: the browser's answer to the challenge. Sets the session cookie.
-#[utoipa::path(post, path = "/v1/auth/passkey-sessions", tag = "sign-in", request_body = PasskeySignIn,
+#[utoipa::path(operation_id = "sign_in_with_passkey", post, path = "/v1/auth/passkey-sessions", tag = "sign-in", request_body = PasskeySignIn,
     responses((status = 201, description = "signed in; the session cookie is set", body = crate::routes::auth::SignedIn),
         (status = 401, description = "the passkey is not registered here, or its signature is wrong (`passkey_refused`)",
             body = crate::error::Problem, content_type = "application/problem+json")))]

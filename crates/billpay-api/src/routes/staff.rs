@@ -89,7 +89,7 @@ pub fn parse_new(b: &NewStaff) -> Result<(String, String, Role), ApiError> {
 }
 
 /// The staff members.
-#[utoipa::path(get, path = "/v1/staff", tag = "staff",
+#[utoipa::path(operation_id = "list_staff", get, path = "/v1/staff", tag = "staff",
     responses((status = 200, body = StaffList)), security(("session" = []), ("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, who: Principal) -> Result<axum::Json<StaffList>, ApiError> {
     who.require_admin()?;
@@ -116,7 +116,7 @@ pub async fn add(State(state): State<AppState>, who: Principal, body: ApiJson<Ne
 
 /// Remove a staff member; their sessions end now. An admin cannot remove themselves, so the
 /// last admin is never locked out by their own hand.
-#[utoipa::path(delete, path = "/v1/staff/{staff_id}", tag = "staff",
+#[utoipa::path(operation_id = "remove_staff", delete, path = "/v1/staff/{staff_id}", tag = "staff",
     params(("staff_id" = String, Path)),
     responses((status = 200, body = Staff)), security(("session" = []), ("bearer" = [])))]
 pub async fn remove(
