@@ -2,6 +2,7 @@
 //! has N concurrent clients pay bills, each request with its own Idempotency-Key. Every request
 //! and its outcome is recorded, so a run cut short by a crash can be checked afterwards.
 
+pub mod fetch;
 pub mod soak;
 
 use std::sync::Arc;

@@ -85,6 +85,17 @@ enum Cmd {
         #[arg(long)]
         counts: Option<PathBuf>,
     },
+    /// What bill fetch adds to a customer's look-up: BILLER's fetch endpoint is pointed at a
+    /// signed adapter in this process; ROUNDS times, the adapter is asked directly, then a fresh
+    /// reference is looked up through BillPay. Prints p50 and p99 of both as JSON.
+    Fetch {
+        #[arg(long, default_value = "blr_demo_energia")]
+        biller: String,
+        #[arg(long, default_value = "bpk_demo_customer_ana")]
+        customer_key: String,
+        #[arg(long, default_value_t = 2000)]
+        rounds: usize,
+    },
     /// A webhook receiver: verifies every signature and answers 200 (400 when it does not
     /// verify); writes `verified rejected` counts to FILE every 100 ms.
     Receive {
@@ -150,6 +161,14 @@ async fn main() -> anyhow::Result<()> {
             std::fs::write(&out, serde_json::to_string(&f)?).with_context(|| format!("writing {}", out.display()))?;
         }
         Cmd::Receive { port, secret, counts } => receive(port, secret, counts).await?,
+        Cmd::Fetch {
+            biller,
+            customer_key,
+            rounds,
+        } => {
+            let f = billpay_loadgen::fetch::run(&cli.url, &cli.admin_key, &customer_key, &biller, rounds).await?;
+            println!("{}", serde_json::to_string(&f)?);
+        }
         Cmd::Soak {
             fixture,
             minutes,

@@ -53,7 +53,8 @@ fn verified(counts: &Option<PathBuf>) -> u64 {
         .unwrap_or(0)
 }
 
-fn percentile(sorted: &[u64], q: f64) -> f64 {
+/// The `q` quantile of sorted microsecond latencies, in milliseconds.
+pub fn percentile(sorted: &[u64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

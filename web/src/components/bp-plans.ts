@@ -1,6 +1,6 @@
 import { html, css } from 'lit';
 import { ApiError, type Bill, type Biller, type List, billers, newIdempotencyKey, request } from '../lib/api';
-import { formatDate, locale, t } from '../lib/i18n';
+import { type MessageKey, formatDate, locale, t } from '../lib/i18n';
 import { formatMoney, parseMoney } from '../lib/money';
 import { BpElement, shared } from './base';
 
@@ -31,6 +31,18 @@ export interface Notice {
 }
 
 /** Today's date in Bogotá, `YYYY-MM-DD`: the business date payments are scheduled on. */
+/** What a notification says, by its kind; an unknown kind shows as it is. */
+function notice(kind: string): string {
+  const key = (
+    {
+      'autopay.skipped': 'plans.noticeSkipped',
+      'scheduled_payment.failed': 'plans.noticeFailed',
+      'scheduled_payment.cancelled': 'plans.noticePaidElsewhere',
+    } as Record<string, MessageKey>
+  )[kind];
+  return key ? t(key) : kind;
+}
+
 function today(): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Bogota' }).format(new Date());
 }
@@ -243,7 +255,7 @@ export class BpPlans extends BpElement {
             ? html`<ul data-testid="notices">
                 ${this.notices.map(
                   (n) => html`<li>
-                    ${n.kind === 'autopay.skipped' ? t('plans.noticeSkipped') : n.kind === 'scheduled_payment.failed' ? t('plans.noticeFailed') : n.kind}
+                    ${notice(n.kind)}
                     <span class="muted">${formatDate(n.created_at)}</span>
                   </li>`,
                 )}
