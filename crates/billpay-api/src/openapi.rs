@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::routes::{
-    apikeys, auth, billers, bills, customers, dashboard, fetch, flags, ledger, passkeys, payments, scheduled,
-    settlement, staff, webhooks,
+    apikeys, auth, billers, bills, complaints, customers, dashboard, fetch, flags, ledger, passkeys, payments,
+    scheduled, settlement, staff, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -41,10 +41,12 @@ Errors are RFC 9457 problem documents with a stable `code`. POSTs that create so
         passkeys::start_sign_in, passkeys::sign_in,
         crate::oidc::start, crate::oidc::callback,
         staff::list, staff::add, staff::remove,
+        complaints::complaint_types, complaints::open_complaint, complaints::list_complaints, complaints::get_complaint,
+        complaints::assign, complaints::respond, complaints::resolve, complaints::close,
     ),
     components(schemas(Problem)),
     modifiers(&Common),
-    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "sign-in"), (name = "api keys"), (name = "staff"), (name = "operations")),
+    tags((name = "billers"), (name = "bills"), (name = "customers"), (name = "payments"), (name = "ledger"), (name = "flags"), (name = "scheduled payments"), (name = "webhooks"), (name = "settlement"), (name = "complaints"), (name = "sign-in"), (name = "api keys"), (name = "staff"), (name = "operations")),
 )]
 pub struct ApiDoc;
 

@@ -8,6 +8,7 @@
 mod apikeys;
 mod billers;
 mod bills;
+pub mod complaints;
 mod customers;
 pub mod fetch;
 mod flags;

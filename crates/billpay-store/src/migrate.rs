@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0012_bill_fetch.sql"),
         sqlite: include_str!("../migrations/sqlite/0012_bill_fetch.sql"),
     },
+    Migration {
+        version: 13,
+        name: "complaints",
+        postgres: include_str!("../migrations/postgres/0013_complaints.sql"),
+        sqlite: include_str!("../migrations/sqlite/0013_complaints.sql"),
+    },
 ];
 
 /// An arbitrary, fixed advisory-lock key for BillPay's migrations.

@@ -21,6 +21,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "scheduled_payment.cancelled",
     "autopay.skipped",
     "settlement.created",
+    "complaint.opened",
+    "complaint.escalated",
+    "complaint.resolved",
 ];
 
 /// The body of an event as every endpoint receives it.

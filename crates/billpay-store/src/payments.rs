@@ -538,9 +538,23 @@ impl Store {
         reason: &str,
         replay: Replay<'_, Refund>,
     ) -> Result<Refund> {
-        let now = billpay_core::time::now();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
+        let refund = self.refund_in(&mut tx, payment_id, amount, reason).await?;
+        idempotency::record(&mut tx, replay, &refund).await?;
+        tx.commit().await?;
+        Ok(refund)
+    }
+
+    /// A refund's writes, in the caller's transaction (a complaint's resolution refunds in its own).
+    pub(crate) async fn refund_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        payment_id: &str,
+        amount: i64,
+        reason: &str,
+    ) -> Result<Refund> {
+        let now = billpay_core::time::now();
         let pay = sqlx::query(crate::locking!(
             self,
             "SELECT p.bill_id, p.biller_id, p.wallet_account, p.currency, p.amount, p.refunded, r.payable_account_id \
@@ -598,7 +612,7 @@ impl Store {
             .await?;
         let refund_id = id::new(Kind::Refund);
         let journal_id = post(
-            &mut tx,
+            &mut *tx,
             &posting,
             &format!("refund {refund_id} of payment {payment_id}"),
             &now,
@@ -630,9 +644,7 @@ impl Store {
             created_at: now,
         };
         let ev = outbox::event("payment.refunded", &refund, &refund.created_at)?;
-        outbox::emit(&mut tx, &ev, Some(&biller_id), &refund.created_at).await?;
-        idempotency::record(&mut tx, replay, &refund).await?;
-        tx.commit().await?;
+        outbox::emit(&mut *tx, &ev, Some(&biller_id), &refund.created_at).await?;
         Ok(refund)
     }
 

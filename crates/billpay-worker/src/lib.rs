@@ -109,6 +109,10 @@ pub struct Tally {
     pub fetches: u64,
     /// Scheduled payments on fetch billers checked with the biller before paying.
     pub confirmations: u64,
+    /// Complaints sent to BillPay's admins because their response deadline passed.
+    pub complaints_escalated: u64,
+    /// Resolved complaints closed a week after their resolution.
+    pub complaints_closed: u64,
 }
 
 impl Tally {
@@ -124,6 +128,8 @@ impl Tally {
         self.emails_failed += o.emails_failed;
         self.fetches += o.fetches;
         self.confirmations += o.confirmations;
+        self.complaints_escalated += o.complaints_escalated;
+        self.complaints_closed += o.complaints_closed;
     }
 }
 
@@ -316,6 +322,20 @@ impl Worker {
         Ok(t)
     }
 
+    /// Escalates complaints whose response deadline passed, and closes those resolved a week ago.
+    pub async fn complaint_deadlines(&self) -> Result<Tally, WorkerError> {
+        let (escalated, closed) = self.store.complaint_deadlines(self.clock.now()).await?;
+        if escalated > 0 {
+            tracing::warn!(escalated, "complaints past their response deadline went to the admins");
+        }
+        metrics::counter!("billpay_complaints_escalated_total").increment(escalated);
+        Ok(Tally {
+            complaints_escalated: escalated,
+            complaints_closed: closed,
+            ..Tally::default()
+        })
+    }
+
     /// Runs every scheduled payment due today (business date) or earlier.
     pub async fn run_scheduled(&self) -> Result<Tally, WorkerError> {
         let today = format_date(business_date(self.clock.now()));
@@ -417,11 +437,12 @@ impl Worker {
     }
 
     /// One pass: fetches ahead for autopay, confirmations with fetch billers, scheduled payments,
-    /// e-mail, then deliveries until none is due.
+    /// complaint deadlines, e-mail, then deliveries until none is due.
     pub async fn tick(&self) -> Result<Tally, WorkerError> {
         let mut t = self.fetch_ahead().await?;
         t.add(self.confirm_scheduled().await?);
         t.add(self.run_scheduled().await?);
+        t.add(self.complaint_deadlines().await?);
         t.add(self.send_emails().await?);
         loop {
             let d = self.deliver_batch().await?;

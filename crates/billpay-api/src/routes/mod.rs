@@ -4,6 +4,7 @@ pub mod apikeys;
 pub mod auth;
 pub mod billers;
 pub mod bills;
+pub mod complaints;
 pub mod customers;
 pub mod dashboard;
 pub mod fetch;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(scheduled::router())
         .merge(webhooks::router())
         .merge(settlement::router())
+        .merge(complaints::router())
 }
 
 /// A page of results, newest first. Pass `next_cursor` as `cursor` to get the next page.
