@@ -525,3 +525,40 @@ test(`app ${variant.toUpperCase()}: a customer schedules a payment and cancels i
   await p.context().close();
 });
 }
+
+for (const variant of ['a', 'b']) {
+test(`app ${variant.toUpperCase()}: a customer files a complaint about a payment, the biller answers, and the customer sees the answer and closes it`, async () => {
+  await setRollout(server.base, variant === 'b' ? 100 : 0);
+  const customer = await newCustomer(server.base);
+  const { biller, bill } = await billerWithBill(server.base, '500001');
+  const paid = await api(server.base, ADMIN, 'POST', '/v1/payments', {
+    bill_id: bill.id,
+    amount: 2_000_000,
+    currency: 'COP',
+    customer_id: customer.id,
+  });
+  const p = await page();
+  assert.equal(await signIn(p, customer), `/${variant}/`);
+  await p.getByRole('heading', { name: 'Reclamos' }).waitFor();
+  await p.locator('#complaint-payment').selectOption(paid.id);
+  await p.locator('#complaint-type').selectOption('paid_not_credited');
+  await p.locator('#complaint-description').fill('Pagué y la factura sigue pendiente');
+  await p.getByRole('button', { name: 'Enviar reclamo' }).click();
+  await p.getByText('Reclamo enviado.', { exact: false }).waitFor();
+  const filed = (await api(server.base, ADMIN, 'GET', `/v1/complaints?biller_id=${biller.id}`)).data;
+  assert.equal(filed.length, 1);
+  assert.equal(filed[0].payment_id, paid.id);
+  assert.equal(filed[0].type, 'paid_not_credited');
+  assert.match(await p.getByTestId('complaints').textContent(), /Pagué y no aparece abonado[\s\S]*abierto/);
+
+  await api(server.base, ADMIN, 'POST', `/v1/complaints/${filed[0].id}/respond`, { message: 'El pago quedó aplicado el mismo día' });
+  await p.reload();
+  await p.getByTestId('complaint-response').getByText('El pago quedó aplicado el mismo día', { exact: false }).waitFor();
+  await p.getByTestId('notices').getByText('Hay novedades en uno de tus reclamos.').first().waitFor();
+  assert.deepEqual(await axe(p), [], 'the complaints section is accessible');
+  await p.getByTestId('complaints').getByRole('button', { name: 'Cerrar reclamo' }).click();
+  await p.getByText('Reclamo cerrado.').waitFor();
+  assert.equal((await api(server.base, ADMIN, 'GET', `/v1/complaints/${filed[0].id}`)).status, 'closed');
+  await p.context().close();
+});
+}

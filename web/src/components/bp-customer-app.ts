@@ -15,6 +15,8 @@ import './bp-history';
 import './bp-sessions';
 import './bp-bills';
 import './bp-plans';
+import './bp-complaints';
+import type { BpComplaints } from './bp-complaints';
 import type { BpPlans } from './bp-plans';
 import type { BpBills } from './bp-bills';
 import type { BpPay } from './bp-pay';
@@ -149,11 +151,13 @@ export class BpCustomerApp extends BpElement {
                 void this.renderRoot.querySelector<BpHistory>('bp-history')?.refresh();
                 void this.renderRoot.querySelector<BpBills>('bp-bills')?.refresh();
                 void this.renderRoot.querySelector<BpPlans>('bp-plans')?.refresh();
+                void this.renderRoot.querySelector<BpComplaints>('bp-complaints')?.refresh();
               }}
             ></bp-pay>
             ${this.more
               ? html`<bp-plans class="wide"></bp-plans>
                   <bp-history class="wide"></bp-history>
+                  <bp-complaints class="wide"></bp-complaints>
                   <bp-sessions class="wide" @signed-out=${() => {
                       this.session = null;
                     }}></bp-sessions>`

@@ -38,6 +38,9 @@ function notice(kind: string): string {
       'autopay.skipped': 'plans.noticeSkipped',
       'scheduled_payment.failed': 'plans.noticeFailed',
       'scheduled_payment.cancelled': 'plans.noticePaidElsewhere',
+      'complaint.responded': 'plans.noticeComplaint',
+      'complaint.resolved': 'plans.noticeComplaint',
+      'complaint.escalated': 'plans.noticeComplaint',
     } as Record<string, MessageKey>
   )[kind];
   return key ? t(key) : kind;
