@@ -15,16 +15,6 @@ use serde_json::{Value, json};
 const ENERGIA: &str = "bpk_demo_biller_energia";
 const ANA: &str = "bpk_demo_customer_ana";
 
-fn documented_adapter() -> String {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/bill-fetch.md")).unwrap();
-    let after = doc
-        .split("<!-- adapter.py -->")
-        .nth(1)
-        .expect("docs/bill-fetch.md marks the adapter");
-    let code = after.split("```python\n").nth(1).unwrap();
-    code.split("\n```").next().unwrap().to_owned()
-}
-
 struct Adapter(Child);
 
 impl Drop for Adapter {
@@ -73,7 +63,7 @@ async fn the_documented_adapter_answers_for_the_biller() {
     )
     .unwrap();
     let script = dir.path().join("adapter.py");
-    std::fs::write(&script, documented_adapter()).unwrap();
+    std::fs::write(&script, common::documented_code("bill-fetch.md", "adapter.py")).unwrap();
     let python = std::env::var("BILLPAY_PYTHON").unwrap_or_else(|_| "python3".into());
     let _adapter = Adapter(
         Command::new(python)

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -14,10 +16,6 @@ use billpay_core::fee::FeePayer;
 use billpay_store::testing::TestDb;
 use billpay_store::{Backend, NewBill, NewBiller, NewEndpoint, NewScheduledPayment, PayTarget, Store};
 use sqlx::Row;
-
-fn repo() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn worker(db_url: &str, extra: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_billpay"));
@@ -136,17 +134,6 @@ async fn two_workers_run_a_thousand_scheduled_payments_exactly_once() {
     assert!(violations.is_empty(), "{violations:?}");
 }
 
-/// The receiver from docs/webhooks.md, exactly as printed there.
-fn documented_receiver() -> String {
-    let doc = std::fs::read_to_string(repo().join("docs/webhooks.md")).unwrap();
-    let after = doc
-        .split("<!-- receiver.py -->")
-        .nth(1)
-        .expect("docs/webhooks.md marks the receiver");
-    let code = after.split("```python\n").nth(1).unwrap();
-    code.split("\n```").next().unwrap().to_owned()
-}
-
 struct Receiver {
     child: Child,
     lines: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
@@ -155,7 +142,7 @@ struct Receiver {
 fn start_receiver(dir: &std::path::Path, port: u16, secret: &str) -> Receiver {
     let python = std::env::var("BILLPAY_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = dir.join("receiver.py");
-    std::fs::write(&script, documented_receiver()).unwrap();
+    std::fs::write(&script, common::documented_code("webhooks.md", "receiver.py")).unwrap();
     let mut child = Command::new(python)
         .arg(&script)
         .env("BILLPAY_WEBHOOK_SECRETS", secret)

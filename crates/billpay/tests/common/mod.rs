@@ -1,4 +1,6 @@
-//! A `billpay serve --demo` on the embedded database, for tests that drive the real binary.
+//! A `billpay serve --demo` on the embedded database, for tests that drive the real binary, and
+//! the programs the docs print, for tests that run them as printed.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -48,4 +50,22 @@ impl Drop for DemoServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The first fenced code block after `<!-- marker -->` in `docs/<doc>`, exactly as printed.
+pub fn documented_code(doc: &str, marker: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs")
+        .join(doc);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let after = text
+        .split(&format!("<!-- {marker} -->"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("docs/{doc} marks no {marker}"));
+    let code = after
+        .split_once("```")
+        .and_then(|(_, rest)| rest.split_once('\n'))
+        .map(|(_, body)| body);
+    let code = code.unwrap_or_else(|| panic!("docs/{doc}: no code block after {marker}"));
+    code.split("\n```").next().unwrap_or_default().to_owned()
 }
