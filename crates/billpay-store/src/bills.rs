@@ -56,7 +56,7 @@ pub(crate) fn bill_from_row(r: &AnyRow) -> Result<Bill> {
 }
 
 /// The biller's currency and reference rule, after checking it may present bills.
-async fn biller_rules(conn: &mut AnyConnection, biller_id: &str) -> Result<(String, ReferenceRule, String)> {
+pub(crate) async fn biller_rules(conn: &mut AnyConnection, biller_id: &str) -> Result<(String, ReferenceRule, String)> {
     let row = sqlx::query("SELECT currency, reference_pattern, reference_hint, status FROM billers WHERE id = $1")
         .bind(biller_id)
         .fetch_optional(&mut *conn)

@@ -182,7 +182,7 @@ async fn load(conn: &mut AnyConnection, id: &str) -> Result<Complaint> {
 }
 
 /// The history line, the audit record and, where there is one, the event and the customer's
-/// notification of one step.
+/// notification of one step; returns the history line.
 async fn record(
     conn: &mut AnyConnection,
     c: &Complaint,
@@ -190,7 +190,7 @@ async fn record(
     actor: &str,
     note: Option<&str>,
     now: &str,
-) -> Result<()> {
+) -> Result<ComplaintEvent> {
     sqlx::query(
         "INSERT INTO complaint_events (id, complaint_id, action, actor, note, status, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -247,7 +247,13 @@ async fn record(
         let ev = outbox::event(kind, c, now)?;
         outbox::emit(conn, &ev, Some(&c.biller_id), now).await?;
     }
-    Ok(())
+    Ok(ComplaintEvent {
+        action: action.to_owned(),
+        actor: actor.to_owned(),
+        note: note.map(str::to_owned),
+        status: c.status.clone(),
+        created_at: now.to_owned(),
+    })
 }
 
 impl Store {
@@ -318,9 +324,9 @@ impl Store {
         .bind(&at)
         .execute(&mut *tx)
         .await?;
-        let c = load(&mut tx, &id).await?;
-        record(&mut tx, &c, "opened", actor, Some(&n.description), &at).await?;
-        let c = load(&mut tx, &id).await?;
+        let mut c = load(&mut tx, &id).await?;
+        c.history
+            .push(record(&mut tx, &c, "opened", actor, Some(&n.description), &at).await?);
         idempotency::record(&mut tx, replay, &c).await?;
         tx.commit().await?;
         Ok(c)
@@ -382,10 +388,17 @@ impl Store {
                 step.action()
             )));
         }
-        // Each step's change, and the note its history line keeps.
-        let (column, note): (Option<&str>, Option<String>) = match &step {
-            Step::Assign { assignee } => (Some("assignee"), Some(assignee.clone())),
-            Step::Respond { message } => (Some("response"), Some(message.clone())),
+        // Each step's change, and the note its history line keeps. The status a step leaves is
+        // the word for the step.
+        let (sql, note): (&str, Option<String>) = match &step {
+            Step::Assign { assignee } => (
+                "UPDATE complaints SET status = 'assigned', assignee = $2, updated_at = $3 WHERE id = $1",
+                Some(assignee.clone()),
+            ),
+            Step::Respond { message } => (
+                "UPDATE complaints SET status = 'responded', response = $2, updated_at = $3 WHERE id = $1",
+                Some(message.clone()),
+            ),
             Step::Resolve { resolution, refund } => {
                 if let Some(amount) = refund {
                     let payment = row.opt_text("payment_id")?.ok_or_else(|| {
@@ -400,35 +413,26 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                (Some("resolution"), Some(resolution.clone()))
+                (
+                    "UPDATE complaints SET status = 'resolved', resolution = $2, updated_at = $3 WHERE id = $1",
+                    Some(resolution.clone()),
+                )
             }
-            Step::Close { note } => (None, note.clone()),
+            // Closing keeps its note in the history only.
+            Step::Close { note } => (
+                "UPDATE complaints SET status = 'closed', updated_at = $2 WHERE id = $1",
+                note.clone(),
+            ),
         };
-        let status = match &step {
-            Step::Assign { .. } => "assigned",
-            Step::Respond { .. } => "responded",
-            Step::Resolve { .. } => "resolved",
-            Step::Close { .. } => "closed",
+        let update = sqlx::query(sql).bind(id);
+        let update = match &step {
+            Step::Close { .. } => update.bind(&now),
+            _ => update.bind(&note).bind(&now),
         };
-        let sql = match column {
-            Some("assignee") => "UPDATE complaints SET status = $2, assignee = $3, updated_at = $4 WHERE id = $1",
-            Some("response") => "UPDATE complaints SET status = $2, response = $3, updated_at = $4 WHERE id = $1",
-            Some(_) => "UPDATE complaints SET status = $2, resolution = $3, updated_at = $4 WHERE id = $1",
-            // Closing changes no text; `$3` (the note) is kept in the history only.
-            None => {
-                "UPDATE complaints SET status = $2, updated_at = $4 WHERE id = $1 AND (CAST($3 AS TEXT) IS NULL OR TRUE)"
-            }
-        };
-        sqlx::query(sql)
-            .bind(id)
-            .bind(status)
-            .bind(&note)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        let c = load(&mut tx, id).await?;
-        record(&mut tx, &c, step.action(), actor, note.as_deref(), &now).await?;
-        let c = load(&mut tx, id).await?;
+        update.execute(&mut *tx).await?;
+        let mut c = load(&mut tx, id).await?;
+        c.history
+            .push(record(&mut tx, &c, step.action(), actor, note.as_deref(), &now).await?);
         idempotency::record(&mut tx, replay, &c).await?;
         tx.commit().await?;
         Ok(c)

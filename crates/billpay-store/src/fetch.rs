@@ -6,7 +6,6 @@
 
 use sqlx::Connection;
 
-use billpay_core::Rejection;
 use billpay_core::bill::BillStatus;
 use billpay_core::biller::ReferenceRule;
 use billpay_core::id::Kind;
@@ -48,6 +47,14 @@ pub struct DueFetch {
     pub autopay_id: String,
     pub biller_id: String,
     pub reference: String,
+}
+
+/// A scheduled payment the biller must confirm, with what it is asked about.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    pub scheduled: ScheduledPayment,
+    pub reference: String,
+    pub due_date: String,
 }
 
 /// One bill as a biller's system reported it, before it is checked.
@@ -218,15 +225,8 @@ impl Store {
         let today = billpay_core::time::business_today();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        let currency = sqlx::query("SELECT currency, status FROM billers WHERE id = $1")
-            .bind(biller_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound(Kind::Biller))?;
-        if currency.text("status")? == "suspended" {
-            return Err(Rejection::BillerSuspended.into());
-        }
-        let currency = currency.text("currency")?;
+        // Suspended billers present nothing, fetched or not.
+        let (currency, _, _) = crate::bills::biller_rules(&mut tx, biller_id).await?;
         let mut out = Vec::with_capacity(bills.len());
         for b in bills {
             let created = crate::bills::insert_bill(&mut tx, biller_id, &currency, b, &now).await?;
@@ -286,11 +286,13 @@ impl Store {
         Ok(next)
     }
 
-    /// Pending scheduled payments due by `today` on fetch billers, not yet confirmed today.
-    pub async fn confirmations_due(&self, today: &str, limit: i64) -> Result<Vec<(ScheduledPayment, String)>> {
+    /// Pending scheduled payments due by `today` on fetch billers, not yet confirmed today, each
+    /// with its bill's reference and due date (what the biller is asked about).
+    pub async fn confirmations_due(&self, today: &str, limit: i64) -> Result<Vec<Confirmation>> {
         let rows = sqlx::query(
-            "SELECT s.id, b.reference FROM scheduled_payments s JOIN bills b ON b.id = s.bill_id \
-             JOIN billers r ON r.id = s.biller_id \
+            "SELECT s.id, s.customer_id, s.biller_id, s.bill_id, s.currency, s.amount, s.execute_on, s.status, s.autopay_id, \
+             s.payment_id, s.failure_code, s.failure_reason, s.created_at, s.updated_at, b.reference, b.due_date \
+             FROM scheduled_payments s JOIN bills b ON b.id = s.bill_id JOIN billers r ON r.id = s.biller_id \
              WHERE s.status = 'pending' AND s.execute_on <= $1 AND r.fetch_url IS NOT NULL \
              AND (s.confirmed_on IS NULL OR s.confirmed_on < $1) ORDER BY s.execute_on, s.id LIMIT $2",
         )
@@ -298,11 +300,15 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push((self.get_scheduled(&r.text("id")?).await?, r.text("reference")?));
-        }
-        Ok(out)
+        rows.iter()
+            .map(|r| {
+                Ok(Confirmation {
+                    scheduled: crate::scheduled::scheduled_from_row(r)?,
+                    reference: r.text("reference")?,
+                    due_date: r.text("due_date")?,
+                })
+            })
+            .collect()
     }
 
     /// The biller confirmed the bill is still owed: the worker may pay it today.

@@ -56,7 +56,7 @@ macro_rules! autopay_select {
     };
 }
 
-fn scheduled_from_row(r: &AnyRow) -> Result<ScheduledPayment> {
+pub(crate) fn scheduled_from_row(r: &AnyRow) -> Result<ScheduledPayment> {
     Ok(ScheduledPayment {
         id: r.text("id")?,
         customer_id: r.text("customer_id")?,

@@ -298,23 +298,23 @@ impl Worker {
         let today = format_date(business_date(self.clock.now()));
         let due = self.store.confirmations_due(&today, self.settings.batch).await?;
         let mut t = Tally::default();
-        for (s, reference) in due {
+        for c in due {
             t.confirmations += 1;
+            let s = &c.scheduled;
             let Some(config) = self.store.fetch_config(&s.biller_id).await? else {
                 continue;
             };
-            let bill = self.store.get_bill(&s.bill_id).await?;
-            match fetch::fetch_bills(&self.client, &(&config).into(), &reference, fetch::Purpose::Confirm).await {
-                Ok(owed) if owed.iter().any(|b| b.due_date == bill.due_date) => {
+            match fetch::fetch_bills(&self.client, &(&config).into(), &c.reference, fetch::Purpose::Confirm).await {
+                Ok(owed) if owed.iter().any(|b| b.due_date == c.due_date) => {
                     self.store.confirm_scheduled(&s.id, &today).await?;
                 }
                 Ok(_) => {
-                    let s = self.store.withdraw_scheduled(&s.id).await?;
-                    tracing::info!(scheduled_payment = %s.id, bill = %bill.id, "the biller reports the bill paid; not paying it");
+                    self.store.withdraw_scheduled(&s.id).await?;
+                    tracing::info!(scheduled_payment = %s.id, bill = %s.bill_id, "the biller reports the bill paid; not paying it");
                 }
                 Err(e) => {
-                    let s = self.store.unconfirmed_scheduled(&s.id, &today, &e.to_string()).await?;
-                    tracing::warn!(scheduled_payment = %s.id, status = %s.status, error = %e, "the biller could not confirm a scheduled payment's bill");
+                    let after = self.store.unconfirmed_scheduled(&s.id, &today, &e.to_string()).await?;
+                    tracing::warn!(scheduled_payment = %s.id, status = %after.status, error = %e, "the biller could not confirm a scheduled payment's bill");
                 }
             }
         }
