@@ -1,4 +1,11 @@
 import { LitElement, css } from 'lit';
+import { ApiError } from '../lib/api';
+import { t } from '../lib/i18n';
+
+/** What to tell a person about a failed request: the API's own words, or that the network failed. */
+export function errorText(e: unknown): string {
+  return e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+}
 
 /** Every BillPay element re-renders when the language changes. */
 export class BpElement extends LitElement {

@@ -1,8 +1,8 @@
 import { html, css } from 'lit';
-import { ApiError, type Bill, type Biller, type List, billers, request } from '../lib/api';
+import { type Bill, type Biller, type List, billers, request } from '../lib/api';
 import { categoryLabel, formatDate, locale, t } from '../lib/i18n';
 import { formatMoney } from '../lib/money';
-import { BpElement, shared } from './base';
+import { BpElement, errorText, shared } from './base';
 
 /**
  * "Tus facturas": the bills addressed to the signed-in customer that still owe something, soonest
@@ -60,7 +60,7 @@ export class BpBills extends BpElement {
         .sort((x, y) => x.due_date.localeCompare(y.due_date));
       this.error = '';
     } catch (e) {
-      this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+      this.error = errorText(e);
     }
     await this.updateComplete;
     this.dispatchEvent(new CustomEvent('bills-shown', { bubbles: true, composed: true }));

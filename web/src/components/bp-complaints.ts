@@ -1,8 +1,8 @@
 import { html, css } from 'lit';
-import { ApiError, type List, type Payment, billers, newIdempotencyKey, request } from '../lib/api';
+import { type List, type Payment, billers, newIdempotencyKey, request } from '../lib/api';
 import { type MessageKey, formatDate, locale, messages, t } from '../lib/i18n';
 import { formatMoney } from '../lib/money';
-import { BpElement, shared } from './base';
+import { BpElement, errorText, shared } from './base';
 
 export interface Complaint {
   id: string;
@@ -82,7 +82,7 @@ export class BpComplaints extends BpElement {
       this.complaints = complaints.data;
       this.payments = payments.data.slice(0, 20);
     } catch (e) {
-      this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+      this.error = errorText(e);
     }
   }
 
@@ -99,7 +99,7 @@ export class BpComplaints extends BpElement {
       this.message = done;
       await this.refresh();
     } catch (e) {
-      this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+      this.error = errorText(e);
     } finally {
       this.busy = false;
     }

@@ -2,7 +2,7 @@ import { html } from 'lit';
 import { ApiError, type Bill, type Biller, type List, type Payment, billers, newIdempotencyKey, request } from '../lib/api';
 import { categoryLabel, formatDate, locale, t } from '../lib/i18n';
 import { feeOn, formatMoney, parseMoney } from '../lib/money';
-import { BpElement, shared } from './base';
+import { BpElement, errorText, shared } from './base';
 
 /**
  * Find a biller, look a bill up by reference, and pay it in full or in part as the biller
@@ -103,7 +103,7 @@ export class BpPay extends BpElement {
       this.prepare(this.bill?.amount_outstanding ?? null);
     } catch (err) {
       this.bills = null;
-      this.error = this.describe(err);
+      this.error = errorText(err);
     }
   }
 
@@ -112,10 +112,6 @@ export class BpPay extends BpElement {
     this.amount = amount;
     this.reviewing = false;
     this.attemptKey = newIdempotencyKey();
-  }
-
-  private describe(err: unknown): string {
-    return err instanceof ApiError && err.status !== 0 ? err.detail : t('error.network');
   }
 
   private readAmount(): number | null {
@@ -153,7 +149,7 @@ export class BpPay extends BpElement {
       this.dispatchEvent(new CustomEvent('paid', { detail: this.done, bubbles: true, composed: true }));
     } catch (err) {
       // A network failure keeps the key: trying again cannot pay twice.
-      this.error = this.describe(err);
+      this.error = errorText(err);
       if (err instanceof ApiError && err.status !== 0) this.attemptKey = newIdempotencyKey();
     } finally {
       this.busy = false;

@@ -1,8 +1,8 @@
 import { html, css } from 'lit';
-import { ApiError, type Bill, type Biller, type List, billers, newIdempotencyKey, request } from '../lib/api';
+import { type Bill, type Biller, type List, billers, newIdempotencyKey, request } from '../lib/api';
 import { type MessageKey, formatDate, locale, t } from '../lib/i18n';
 import { formatMoney, parseMoney } from '../lib/money';
-import { BpElement, shared } from './base';
+import { BpElement, errorText, shared } from './base';
 
 export interface Scheduled {
   id: string;
@@ -111,12 +111,8 @@ export class BpPlans extends BpElement {
       this.autopay = autopay.data.filter((a) => a.status === 'active');
       this.notices = notices.data;
     } catch (e) {
-      this.error = this.describe(e);
+      this.error = errorText(e);
     }
-  }
-
-  private describe(e: unknown): string {
-    return e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
   }
 
   private name(billerId: string): string {
@@ -132,7 +128,7 @@ export class BpPlans extends BpElement {
       this.message = done;
       await this.refresh();
     } catch (e) {
-      this.error = this.describe(e);
+      this.error = errorText(e);
     } finally {
       this.busy = false;
     }

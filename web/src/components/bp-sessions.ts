@@ -1,8 +1,8 @@
 import { html } from 'lit';
-import { ApiError, request } from '../lib/api';
+import { request } from '../lib/api';
 import { locale, t } from '../lib/i18n';
 import { passkeysSupported, registerPasskey } from '../lib/passkey';
-import { BpElement, shared } from './base';
+import { BpElement, errorText, shared } from './base';
 
 export interface SessionView {
   id: string;
@@ -48,7 +48,7 @@ export class BpSessions extends BpElement {
       this.sessions = (await request<{ data: SessionView[] }>('/v1/auth/sessions')).data;
       this.passkeys = (await request<{ data: PasskeyView[] }>('/v1/auth/passkeys')).data;
     } catch (e) {
-      this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+      this.error = errorText(e);
     }
   }
 
@@ -58,7 +58,7 @@ export class BpSessions extends BpElement {
       await request(`/v1/auth/sessions/${id}`, { method: 'DELETE' });
       await this.refresh();
     } catch (e) {
-      this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+      this.error = errorText(e);
     } finally {
       this.busy = false;
     }
@@ -85,7 +85,7 @@ export class BpSessions extends BpElement {
       await request(`/v1/auth/passkeys/${id}`, { method: 'DELETE' });
       await this.refresh();
     } catch (e) {
-      this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+      this.error = errorText(e);
     } finally {
       this.busy = false;
     }
@@ -97,7 +97,7 @@ export class BpSessions extends BpElement {
       await request('/v1/auth/sessions', { method: 'DELETE' });
       this.dispatchEvent(new CustomEvent('signed-out', { bubbles: true, composed: true }));
     } catch (e) {
-      this.error = e instanceof ApiError && e.status !== 0 ? e.detail : t('error.network');
+      this.error = errorText(e);
     } finally {
       this.busy = false;
     }
