@@ -46,6 +46,10 @@ pub const FLAG_SET: &str = "billpay-web";
 pub const FLAGS_CLIENT_KEY: &str = "bpf_demo_web_client";
 /// The demo's admin, who signs in to the flags admin with one click (`serve --demo` only).
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.billpay.localhost";
+/// The demo's biller staff member, of Energía, who signs in to the biller portal with one click.
+pub const DEMO_BILLER_STAFF_EMAIL: &str = "energia@demo.billpay.localhost";
+/// The staff members the demo sign-in accepts.
+pub const DEMO_STAFF: [&str; 2] = [DEMO_ADMIN_EMAIL, DEMO_BILLER_STAFF_EMAIL];
 
 /// The web apps' flags. `frontend-variant` splits customers between app A (review, then pay) and
 /// app B (pay in one step); turning it off sends everyone to A.
@@ -195,12 +199,19 @@ pub async fn load(store: &Store) -> Result<DemoKeys, StoreError> {
     let admin = store
         .insert_api_key(ADMIN_KEY.to_owned(), Role::Admin, None, None, "demo admin")
         .await?;
-    match store
-        .add_staff(DEMO_ADMIN_EMAIL, "Admin (demo)", Role::Admin, None, "demo")
-        .await
-    {
-        Ok(_) | Err(StoreError::Conflict(_)) => {}
-        Err(e) => return Err(e),
+    for (email, name, role, biller) in [
+        (DEMO_ADMIN_EMAIL, "Admin (demo)", Role::Admin, None),
+        (
+            DEMO_BILLER_STAFF_EMAIL,
+            "Energía (demo)",
+            Role::Biller,
+            Some("blr_demo_energia"),
+        ),
+    ] {
+        match store.add_staff(email, name, role, biller, "demo").await {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
     if matches!(store.flag_set(FLAG_SET).await, Err(StoreError::NotFound(_))) {
         let description = "Flags of the customer apps and the A/B test between them";

@@ -23,10 +23,11 @@ use crate::AppState;
 /// The web apps as `billpay serve` serves them: each app's build (`web/dist/<app>/`) under a path
 /// of its own, with its own `config.json` beside its page. In AWS each app is a site of its own;
 /// the same bytes work in both places because their asset paths are relative.
-pub const APPS: [(&str, &str); 3] = [
+pub const APPS: [(&str, &str); 4] = [
     ("a", "billpay-frontend-a"),
     ("b", "billpay-frontend-b"),
     ("flags", "billpay-feature-flags"),
+    ("portal", "billpay-biller-portal"),
 ];
 
 #[derive(Debug, Clone)]
@@ -52,7 +53,7 @@ impl Web {
     }
 }
 
-/// Adds each app under its path (`/a/`, `/b/`, `/flags/`) with its `config.json`, and `/`, which
+/// Adds each app under its path (`/a/`, `/b/`, `/flags/`, `/portal/`) with its `config.json`, and `/`, which
 /// sends a customer to app A (the app then sends them on to the one the A/B test assigned).
 /// Paths that are neither an API route nor a file get `not_found` (a problem document).
 pub fn mount<S>(mut router: Router<AppState>, web: Web, not_found: S) -> Router<AppState>

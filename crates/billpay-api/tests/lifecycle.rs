@@ -1001,17 +1001,37 @@ both!(
         )
         .await
         .problem(422, "invalid_request");
+        // Another biller does not see it; a customer may not close any.
+        let own_key = app
+            .post(
+                "/v1/api-keys",
+                ADMIN,
+                json!({"role": "biller", "biller_id": biller, "label": "reconciliation"}),
+            )
+            .await
+            .ok(201)["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         app.post(
             &format!("/v1/reconciliation-exceptions/{first}/close"),
             ENERGIA,
             json!({"note": "x"}),
         )
         .await
+        .problem(404, "not_found");
+        app.post(
+            &format!("/v1/reconciliation-exceptions/{first}/close"),
+            ANA,
+            json!({"note": "x"}),
+        )
+        .await
         .problem(403, "forbidden");
+        // The biller's own people close it.
         let closed = app
             .post(
                 &format!("/v1/reconciliation-exceptions/{first}/close"),
-                ADMIN,
+                &own_key,
                 json!({"note": "biller re-sent the file"}),
             )
             .await

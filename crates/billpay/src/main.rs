@@ -782,7 +782,11 @@ fn web_options(web: &WebArgs, demo: Option<&demo::DemoKeys>, sso: bool) -> billp
             .iter()
             .map(|c| serde_json::json!({"id": c.id, "name": c.name}))
             .collect();
-        config["demo"] = serde_json::json!({"adminEmail": billpay_api::demo::DEMO_ADMIN_EMAIL, "customers": customers});
+        config["demo"] = serde_json::json!({
+            "adminEmail": billpay_api::demo::DEMO_ADMIN_EMAIL,
+            "billerStaffEmail": billpay_api::demo::DEMO_BILLER_STAFF_EMAIL,
+            "customers": customers,
+        });
     }
     billpay_api::Options {
         web: served.then(|| Web {
@@ -829,6 +833,7 @@ async fn serve(
         println!("  customer app A http://{site}/a/   (either app sends a customer to the one the A/B test assigns)");
         println!("  customer app B http://{site}/b/");
         println!("  flags admin    http://{site}/flags/");
+        println!("  biller portal  http://{site}/portal/");
     }
     server::run(listener, router, connections, shutdown_signal()).await?;
     sweeper.abort();

@@ -20,6 +20,8 @@ export interface RequestOptions {
   idempotencyKey?: string;
   ifMatch?: number;
   accept?: string;
+  /** Send `body` (a string) as it is, with this content type (a CSV file), instead of as JSON. */
+  contentType?: string;
 }
 
 /** A fresh idempotency key for one attempt at an operation. */
@@ -63,7 +65,8 @@ const inFlight = new Map<string, Promise<{ ok: boolean; status: number; text: st
 async function send(path: string, method: string, opts: RequestOptions) {
   const { apiBase } = await config();
   const headers: Record<string, string> = {};
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  const raw = opts.contentType !== undefined;
+  if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
   if (opts.ifMatch !== undefined) headers['if-match'] = `"${opts.ifMatch}"`;
   if (opts.accept) headers.accept = opts.accept;
@@ -73,7 +76,7 @@ async function send(path: string, method: string, opts: RequestOptions) {
       method,
       headers,
       credentials: 'include',
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.body === undefined ? undefined : raw ? String(opts.body) : JSON.stringify(opts.body),
     });
   } catch {
     throw new ApiError(0, 'network', 'network');

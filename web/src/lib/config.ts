@@ -17,8 +17,8 @@ export interface Config {
   variants?: Partial<Record<'a' | 'b', string>>;
   /** Whether staff can sign in through single sign-on. */
   sso?: boolean;
-  /** `serve --demo` only: one-click sign-in as a demo customer or the demo admin. */
-  demo?: { adminEmail: string; customers: DemoCustomer[] };
+  /** `serve --demo` only: one-click sign-in as a demo customer, the demo admin or the demo biller staff. */
+  demo?: { adminEmail: string; billerStaffEmail?: string; customers: DemoCustomer[] };
 }
 
 let loaded: Promise<Config> | null = null;

@@ -397,7 +397,8 @@ pub async fn list_exceptions(
     Ok(axum::Json(page.into()))
 }
 
-/// Close an exception with a note saying how it was resolved (admin).
+/// Close an exception with a note saying how it was resolved: an admin any, a biller its own
+/// (another biller's is not found).
 #[utoipa::path(post, path = "/v1/reconciliation-exceptions/{exception_id}/close", tag = "settlement",
     params(("exception_id" = String, Path)), request_body = CloseException,
     responses((status = 200, body = ReconciliationException)), security(("bearer" = [])))]
@@ -407,13 +408,19 @@ pub async fn close_exception(
     Path(id): Path<String>,
     body: ApiJson<CloseException>,
 ) -> Result<axum::Json<ReconciliationException>, ApiError> {
-    who.require_admin()?;
     path_id(Kind::ReconciliationException, &id)?;
+    if who.role() == Role::Customer {
+        return Err(ApiError::forbidden(
+            "a customer key cannot close reconciliation exceptions",
+        ));
+    }
     let note = body.value()?.note.trim().to_owned();
     if note.is_empty() || note.chars().count() > 1000 {
         return Err(ApiError::invalid(
             "note must be 1 to 1000 characters: say how the difference was resolved",
         ));
     }
+    let exception = state.store.get_exception(&id).await?;
+    may_see_biller(&who, &exception.biller_id).map_err(|_| ApiError::not_found("reconciliation exception"))?;
     Ok(axum::Json(state.store.close_exception(&id, &note, who.key_id()).await?))
 }
