@@ -5,8 +5,10 @@ import { defineConfig } from 'vite';
 // A/B test and the flags admin. Each is its own site in production (its bucket and distribution),
 // so each builds, with `vite build --mode <app>`, into dist/<app>/ holding only its page and the
 // code that page loads. Asset paths are relative (`base: './'`): the same bytes work at the root
-// of the app's own domain and under /a/, /b/ and /flags/ when `billpay serve` serves all three.
-// Everything is bundled; nothing is loaded from a CDN.
+// of the app's own domain and under /a/, /b/ and /flags/ when `billpay serve` serves them.
+// Everything is bundled; nothing is loaded from a CDN. The fourth app, the biller portal, is a
+// project of its own (billpay-biller-portal/, with its own vite.config.ts) that imports the same
+// components; `npm run build` builds it too and copies its dist/ to dist/billpay-biller-portal/.
 export const APPS: Record<string, string> = {
   'billpay-frontend-a': 'a',
   'billpay-frontend-b': 'b',
@@ -36,7 +38,7 @@ export default defineConfig(({ mode }) => {
     test: {
       root: __dirname,
       environment: 'happy-dom',
-      include: ['src/**/*.test.ts'],
+      include: ['src/**/*.test.ts', 'billpay-biller-portal/src/**/*.test.ts'],
     },
   };
 });

@@ -199,20 +199,6 @@ pub async fn load(store: &Store) -> Result<DemoKeys, StoreError> {
     let admin = store
         .insert_api_key(ADMIN_KEY.to_owned(), Role::Admin, None, None, "demo admin")
         .await?;
-    for (email, name, role, biller) in [
-        (DEMO_ADMIN_EMAIL, "Admin (demo)", Role::Admin, None),
-        (
-            DEMO_BILLER_STAFF_EMAIL,
-            "Energía (demo)",
-            Role::Biller,
-            Some("blr_demo_energia"),
-        ),
-    ] {
-        match store.add_staff(email, name, role, biller, "demo").await {
-            Ok(_) | Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
     if matches!(store.flag_set(FLAG_SET).await, Err(StoreError::NotFound(_))) {
         let description = "Flags of the customer apps and the A/B test between them";
         store
@@ -283,6 +269,21 @@ pub async fn load(store: &Store) -> Result<DemoKeys, StoreError> {
             name: b.name.to_owned(),
             key: b.key.to_owned(),
         });
+    }
+    // Staff after the billers: a biller's staff member belongs to one.
+    for (email, name, role, biller) in [
+        (DEMO_ADMIN_EMAIL, "Admin (demo)", Role::Admin, None),
+        (
+            DEMO_BILLER_STAFF_EMAIL,
+            "Energía (demo)",
+            Role::Biller,
+            Some("blr_demo_energia"),
+        ),
+    ] {
+        match store.add_staff(email, name, role, biller, "demo").await {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(keys)
 }

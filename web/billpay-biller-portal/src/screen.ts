@@ -1,0 +1,118 @@
+import { css, html } from 'lit';
+import { type List, request } from '../../src/lib/api';
+import { locale } from '../../src/lib/i18n';
+import { formatMoney } from '../../src/lib/money';
+import { BpElement, errorText, shared } from '../../src/components/base';
+
+/** Every page of a list the API gives, following its cursor, up to `max` items. */
+export async function all<T>(path: string, max = 500): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: List<T> = await request<List<T>>(`${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    out.push(...page.data);
+    cursor = page.has_more ? page.next_cursor : null;
+  } while (cursor && out.length < max);
+  return out;
+}
+
+/** An amount for people, in the current language. */
+export function money(minor: number, currency: string): string {
+  return formatMoney(minor, currency, locale());
+}
+
+/** The text of a file a person picked, or '' when none. */
+export async function fileText(input: HTMLInputElement | null): Promise<string> {
+  const file = input?.files?.[0];
+  return file ? file.text() : '';
+}
+
+/**
+ * One screen of the portal, for one biller. Each action runs through `act`: the screen is busy
+ * while it runs, its outcome (or the API's own words for what went wrong) is announced in the
+ * status line, and the screen reloads what it shows.
+ */
+export abstract class Screen extends BpElement {
+  static properties = {
+    billerId: { type: String },
+    currency: { type: String },
+    message: { state: true },
+    error: { state: true },
+    busy: { state: true },
+  };
+  billerId = '';
+  currency = 'COP';
+  message = '';
+  error = '';
+  busy = false;
+
+  static styles = [
+    shared,
+    css`
+      td button,
+      li button {
+        margin: 0;
+        padding: 0.3rem 0.7rem;
+      }
+      .deadline-late {
+        color: #a4161a;
+        font-weight: 600;
+      }
+      form.inline {
+        display: flex;
+        gap: 0.5rem;
+        align-items: end;
+        flex-wrap: wrap;
+      }
+      form.inline > * {
+        flex: 1 1 9rem;
+      }
+      pre {
+        white-space: pre-wrap;
+        word-break: break-all;
+        background: #f1f3f6;
+        padding: 0.5rem;
+        border-radius: 6px;
+      }
+    `,
+  ];
+
+  /** Reads what the screen shows. */
+  protected abstract load(): Promise<void>;
+
+  connectedCallback(): void {
+    super.connectedCallback();
+    void this.reload();
+  }
+
+  protected async reload() {
+    try {
+      await this.load();
+    } catch (e) {
+      this.error = errorText(e);
+    }
+  }
+
+  /** Runs `run`, which returns what to tell the person; the screen then reloads. */
+  protected async act(run: () => Promise<string>): Promise<boolean> {
+    this.busy = true;
+    this.error = '';
+    this.message = '';
+    try {
+      this.message = await run();
+      await this.reload();
+      return true;
+    } catch (e) {
+      this.error = errorText(e);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The status line: what the last action did, or why it failed. */
+  protected status() {
+    return html`<p role="status" data-testid="message" class=${this.error ? 'error' : 'ok'}>${this.error || this.message}</p>`;
+  }
+}
