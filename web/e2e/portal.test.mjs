@@ -178,7 +178,7 @@ test("a biller's staff member works bills, refunds, webhooks, settlement, reconc
   assert.equal(Number(total[7]), payable.balance, 'the settlement total equals the payable balance in the ledger');
   assert.equal(Number(total[7]), 3_000_000 + 2_000_000 - 500_000);
   assert.equal(csv.length, 1 + 3 + 1, 'two payments, one refund, the total');
-  assert.match(await p.getByTestId('net').textContent(), /\$ 45\.000/);
+  assert.match(await p.getByTestId('net').textContent(), /\$\s45\.000/);
 
   // BillPay settles the day; the biller's file has one amount wrong.
   const batch = await api(server.base, ADMIN, 'POST', '/v1/settlement-batches', { biller_id: biller.id });
@@ -205,7 +205,7 @@ test("a biller's staff member works bills, refunds, webhooks, settlement, reconc
   await tab(p, 'Reclamos');
   await p.getByTestId('complaints').getByText('Quedan', { exact: false }).waitFor();
   await p.getByRole('button', { name: `Abrir el reclamo ${complaint.id}` }).click();
-  await p.getByTestId('complaint').getByText('Pagué y la factura sigue pendiente').waitFor();
+  await p.getByTestId('complaint').getByText('Pagué y la factura sigue pendiente', { exact: true }).waitFor();
   await p.getByLabel('Responsable').fill('Carla');
   await p.getByRole('button', { name: 'Asignar' }).click();
   await p.getByText('Reclamo actualizado: Asignado.').waitFor();

@@ -59,7 +59,9 @@ export class BpPortalComplaints extends Screen {
     e.preventDefault();
     const c = this.current;
     if (!c) return;
-    const data = new FormData(e.target as HTMLFormElement);
+    // The event's target is gone once it is handled (it is in a shadow tree): keep the form.
+    const form = e.target as HTMLFormElement;
+    const data = new FormData(form);
     const text = (k: string) => String(data.get(k) ?? '').trim();
     let body: Record<string, unknown>;
     if (action === 'assign') body = { assignee: text('assignee') };
@@ -78,7 +80,7 @@ export class BpPortalComplaints extends Screen {
         body,
         ...(action === 'resolve' ? { idempotencyKey: this.resolveKey } : {}),
       });
-      (e.target as HTMLFormElement).reset();
+      form.reset();
       return p('complaints.done', { status: word('status', r.status) });
     });
   }

@@ -149,7 +149,7 @@ export class BpPortalWebhooks extends Screen {
                   ${ep.description ? html`<span class="muted">· ${ep.description}</span>` : ''}
                   <div>
                     <button type="button" class="secondary" aria-label=${p('webhooks.deliveries_label', { url: ep.url })} @click=${() => this.show(ep)}>${p('webhooks.deliveries')}</button>
-                    ${ep.status === 'active'
+                    ${ep.status === 'enabled'
                       ? html`<button type="button" class="secondary" aria-label=${p('webhooks.rotate_label', { url: ep.url })} ?disabled=${this.busy} @click=${() => this.rotate(ep)}>
                             ${p('webhooks.rotate')}
                           </button>
