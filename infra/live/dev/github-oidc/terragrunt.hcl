@@ -23,6 +23,7 @@ inputs = {
     "billpay-frontend-a",
     "billpay-frontend-b",
     "billpay-feature-flags",
+    "billpay-biller-portal",
     "billpay-techdocs",
   ]
   github_repository = "billpay/billpay"

@@ -23,6 +23,7 @@ inputs = {
     "billpay-frontend-a-prod",
     "billpay-frontend-b-prod",
     "billpay-feature-flags-prod",
+    "billpay-biller-portal-prod",
     "billpay-techdocs-prod",
   ]
   github_repository = "billpay/billpay"

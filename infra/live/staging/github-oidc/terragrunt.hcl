@@ -23,6 +23,7 @@ inputs = {
     "billpay-frontend-a-staging",
     "billpay-frontend-b-staging",
     "billpay-feature-flags-staging",
+    "billpay-biller-portal-staging",
     "billpay-techdocs-staging",
   ]
   github_repository = "billpay/billpay"
