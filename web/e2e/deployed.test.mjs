@@ -3,7 +3,8 @@
 // distribution would serve it (cloudfront.mjs), on an origin of its own; the API is on a fourth.
 // A customer opens app A's address, signs in, is sent to the app the A/B test assigns, and pays;
 // an admin signs in to the flags app through single sign-on and turns the kill switch; the
-// customer is then sent to A. A request the CSP or CORS blocks fails the test.
+// customer is then sent to A; a biller's staff member signs in to the biller portal, on its own
+// origin, and uploads bills. A request the CSP or CORS blocks fails the test.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import { oidcArgs, startIdp } from './idp.mjs';
 
 const repo = resolve(new URL('.', import.meta.url).pathname, '../..');
 const ENV = 'dev';
-const APPS = ['billpay-frontend-a', 'billpay-frontend-b', 'billpay-feature-flags'];
+const APPS = ['billpay-frontend-a', 'billpay-frontend-b', 'billpay-feature-flags', 'billpay-biller-portal'];
 
 let moto;
 let endpoint;
@@ -76,7 +77,7 @@ before(async () => {
   apiOrigin = `http://localhost:${apiPort}`;
   const idpPort = await freePort();
   idp = await startIdp(idpPort, `${apiOrigin}/v1/auth/oidc/callback`);
-  // The API, with CORS (and the session's origin check) for exactly the three app origins.
+  // The API, with CORS (and the session's origin check) for exactly the apps' origins.
   server = await startServer({
     port: apiPort,
     args: ['--cors-origin', APPS.map((a) => origins[a]).join(','), ...oidcArgs(idp, apiOrigin)],
@@ -233,4 +234,30 @@ test('a customer opens app A, is sent to B by the A/B test, pays; after the kill
     ...set.definition.flags['frontend-variant'],
     state: 'ENABLED',
   });
+});
+
+test("a biller's staff member signs in to the biller portal on its own origin and uploads bills", async () => {
+  const portal = origins['billpay-biller-portal'];
+  const { biller } = await billerWithBill(server.base, '900001');
+  await api(server.base, ADMIN, 'POST', '/v1/staff', { email: 'tomas@staff.test', name: 'Tomás', role: 'biller', biller_id: biller.id });
+  const staff = await page();
+  await staff.p.goto(`${portal}/`);
+  await staff.p.getByTestId('sso').click();
+  await staff.p.waitForURL(/localhost:\d+\/interaction\//);
+  await staff.p.locator('input[name=login]').fill('tomas');
+  await staff.p.locator('input[name=password]').fill('any');
+  await staff.p.locator('button[type=submit]').click();
+  await staff.p.locator('button[type=submit]', { hasText: /continue/i }).click();
+  await staff.p.waitForURL(`${portal}/`);
+  await staff.p.getByRole('heading', { level: 1, name: biller.name }).waitFor();
+  await staff.p.getByRole('navigation').getByRole('button', { name: 'Facturas', exact: true }).click();
+  const due = new Date(Date.now() + 20 * 86400_000).toISOString().slice(0, 10);
+  const csv = `reference,customer_name,amount_due,due_date\n900002,Casa Norte,4500000,${due}\n`;
+  await staff.p.locator('#bills-file').setInputFiles({ name: 'facturas.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await staff.p.getByRole('button', { name: 'Subir', exact: true }).click();
+  await staff.p.getByText('1 facturas creadas.').waitFor();
+  const bills = (await api(server.base, ADMIN, 'GET', `/v1/bills?biller_id=${biller.id}`)).data;
+  assert.deepEqual(bills.map((b) => b.reference).sort(), ['900001', '900002']);
+  assert.deepEqual(staff.blocked, []);
+  await staff.context.close();
 });
