@@ -263,3 +263,18 @@ test('someone who is not staff of a biller gets no portal', async () => {
   assert.equal(await p.getByRole('navigation').count(), 0);
   await p.context().close();
 });
+
+test("the demo's one-click staff sign-in opens Energía's portal", async () => {
+  const p = await newPage(browser);
+  await p.goto(site + '/portal/');
+  await p.getByTestId('demo-staff').click();
+  await p.getByRole('heading', { level: 1, name: /Energía/ }).waitFor();
+  const me = await p.evaluate(() => fetch('/v1/me').then((r) => r.json()));
+  assert.equal(me.role, 'biller');
+  assert.equal(me.biller_id, 'blr_demo_energia');
+  await p.getByRole('navigation').getByRole('button', { name: 'Facturas', exact: true }).click();
+  await p.getByTestId('bills').waitFor();
+  const ids = await p.evaluate(() => fetch('/v1/bills?limit=100').then((r) => r.json()).then((l) => [...new Set(l.data.map((b) => b.biller_id))]));
+  assert.deepEqual(ids, ['blr_demo_energia']);
+  await p.context().close();
+});
