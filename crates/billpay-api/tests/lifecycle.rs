@@ -1019,7 +1019,7 @@ both!(
             json!({"note": "x"}),
         )
         .await
-        .problem(404, "not_found");
+        .problem(404, "reconciliation_exception_not_found");
         app.post(
             &format!("/v1/reconciliation-exceptions/{first}/close"),
             ANA,

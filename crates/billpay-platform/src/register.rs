@@ -94,9 +94,70 @@ pub fn add(file: &Path, text: &str, entry: &Entry, prices: &Prices) -> Result<St
     Ok(out)
 }
 
+/// The manifest text without the services and web apps that are projects of their own (those
+/// with a `path`, as `billpayctl scaffold` adds them), nor their ECR repositories: a manifest to
+/// start another workspace from, which holds none of those projects' code. Comments are kept.
+pub fn without_projects(file: &Path, text: &str, prices: &Prices) -> Result<String, ScaffoldError> {
+    let bad = |e: String| ScaffoldError::Template(file.display().to_string(), e);
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| bad(e.to_string()))?;
+    let mut dropped = Vec::new();
+    for key in ["services", "frontends"] {
+        if let Some(tables) = doc.get_mut(key).and_then(Item::as_array_of_tables_mut) {
+            let own: Vec<usize> = tables
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.contains_key("path"))
+                .map(|(i, _)| i)
+                .collect();
+            for i in own.into_iter().rev() {
+                if let Some(name) = tables.get(i).and_then(|t| t.get("name")).and_then(Item::as_str) {
+                    dropped.push(name.to_owned());
+                }
+                tables.remove(i);
+            }
+        }
+    }
+    if let Some(repos) = doc
+        .get_mut("project")
+        .and_then(|p| p.get_mut("repositories"))
+        .and_then(Item::as_array_mut)
+    {
+        repos.retain(|r| !r.as_str().is_some_and(|r| dropped.iter().any(|d| d == r)));
+    }
+    let out = doc.to_string();
+    manifest::parse(file, &out, prices).map_err(|e| bad(format!("the manifest would not be valid: {e}")))?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_starter_manifest_holds_none_of_the_scaffolded_projects() {
+        let p = Prices::us_east_1();
+        let e = Entry::Service {
+            name: "payments-notifier".into(),
+            path: "services/payments-notifier".into(),
+            port: 8080,
+        };
+        let with = add(Path::new("platform.toml"), MANIFEST, &e, &p).expect("added");
+        let out = without_projects(Path::new("platform.toml"), &with, &p).expect("valid");
+        let m = manifest::parse(Path::new("platform.toml"), &out, &p).expect("valid");
+        assert!(m.services.iter().all(|s| s.get_ref().path.is_none()));
+        assert!(m.frontends.iter().all(|f| f.get_ref().path.is_none()));
+        assert!(
+            !m.frontends.is_empty() && !m.services.is_empty(),
+            "BillPay's own apps stay"
+        );
+        assert!(
+            !m.project
+                .repositories
+                .iter()
+                .any(|r| r.get_ref() == "payments-notifier")
+        );
+        assert!(out.starts_with("# BillPay's platform manifest."), "comments are kept");
+    }
 
     const MANIFEST: &str = include_str!("../../../platform.toml");
 

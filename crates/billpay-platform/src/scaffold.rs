@@ -37,6 +37,10 @@ pub enum ScaffoldError {
     },
     #[error("--set takes key=value, not `{0}`")]
     BadSet(String),
+    #[error(
+        "the value of `{0}` holds {1}: the templates put values inside quoted strings (JSON, TOML, YAML), so use one line without `\"` or `\\`"
+    )]
+    UnsafeValue(String, &'static str),
     #[error("{0}: {1}")]
     Template(String, String),
     #[error("{0}: {1}")]
@@ -150,9 +154,12 @@ pub fn context(t: &Template, overrides: &[(String, String)]) -> Result<Map<Strin
             .collect::<Vec<_>>()
             .join(", ")
     };
-    for (k, _) in overrides {
+    for (k, v) in overrides {
         if k.starts_with('_') || !t.variables.contains_key(k) {
             return Err(ScaffoldError::UnknownValue(k.clone(), known()));
+        }
+        if let Some(what) = unsafe_in_strings(v) {
+            return Err(ScaffoldError::UnsafeValue(k.clone(), what));
         }
     }
     let given = |k: &str| overrides.iter().rev().find(|(o, _)| o == k).map(|(_, v)| v.clone());
@@ -206,6 +213,19 @@ pub fn context(t: &Template, overrides: &[(String, String)]) -> Result<Map<Strin
         out.insert(key.clone(), Value::String(value));
     }
     Ok(out)
+}
+
+/// What in a given value would break the quoted string a template puts it in, if anything.
+fn unsafe_in_strings(v: &str) -> Option<&'static str> {
+    if v.chars().any(char::is_control) {
+        Some("a line break or another control character")
+    } else if v.contains('"') {
+        Some("a double quote")
+    } else if v.contains('\\') {
+        Some("a backslash")
+    } else {
+        None
+    }
 }
 
 /// `fnmatch` as Python has it: `*` matches anything (`/` too), `?` one character.

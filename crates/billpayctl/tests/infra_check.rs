@@ -52,7 +52,7 @@ fn the_repository_has_no_problem_the_check_knows() {
     // Modules, their examples and every unit of the three environments and their bootstraps.
     let (_, v) = check_json(&repo());
     assert_eq!(v["schema"]["modules"], 24, "{v}");
-    assert_eq!(v["schema"]["units"], 38, "{v}");
+    assert_eq!(v["schema"]["units"], 41, "{v}");
     assert!(v["schema"]["blocks"].as_u64().unwrap() >= 60, "{v}");
 }
 
@@ -313,7 +313,7 @@ fn plan_runs_every_unit_after_what_it_depends_on_and_keeps_a_record() {
     assert!(out.status.success(), "{}", text(&out));
     let ran = calls(&log);
     let units: Vec<&str> = ran.iter().map(|(u, _)| u.as_str()).collect();
-    assert_eq!(units.len(), 11, "every live unit, not the bootstrap: {units:?}");
+    assert_eq!(units.len(), 12, "every live unit, not the bootstrap: {units:?}");
     assert!(ran.iter().all(|(_, c)| c == "plan"));
     let at = |u: &str| units.iter().position(|x| *x == u).unwrap();
     for (before, after) in [
@@ -349,7 +349,7 @@ fn plan_runs_every_unit_after_what_it_depends_on_and_keeps_a_record() {
         "{said}"
     );
     assert!(
-        said.contains("planned 11 units of dev; record: .billpay/runs/"),
+        said.contains("planned 12 units of dev; record: .billpay/runs/"),
         "{said}"
     );
     let records: Vec<_> = std::fs::read_dir(root.join(".billpay/runs"))
@@ -362,7 +362,7 @@ fn plan_runs_every_unit_after_what_it_depends_on_and_keeps_a_record() {
     assert_eq!(record["environment"], "dev");
     assert_eq!(record["action"], "plan");
     assert_eq!(record["ok"], true);
-    assert_eq!(record["units"].as_array().unwrap().len(), 11);
+    assert_eq!(record["units"].as_array().unwrap().len(), 12);
     assert_eq!(record["units"][0]["status"], "succeeded");
     let log_file = root.join(record["units"][0]["log"].as_str().unwrap());
     assert!(std::fs::read_to_string(log_file).unwrap().contains("Plan: 2 to add"));

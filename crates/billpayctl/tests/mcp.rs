@@ -158,15 +158,15 @@ fn a_read_only_server_lists_and_runs_only_read_tools_in_both_revisions() {
         let d = &ok(&v, 0)["structured"];
         assert_eq!(d["project"]["name"], "billpay");
         assert_eq!(d["environments"].as_array().unwrap().len(), 3);
-        assert_eq!(ok(&v, 1)["structured"]["total_monthly_usd_cents"], 23592);
+        assert_eq!(ok(&v, 1)["structured"]["total_monthly_usd_cents"], 23782);
         assert_eq!(
             ok(&v, 2)["structured"]["ok"],
             true,
             "the repository matches its manifest"
         );
         let plan = &ok(&v, 3)["structured"];
-        assert_eq!(plan["units"].as_array().unwrap().len(), 11);
-        assert_eq!(plan["monthlyCostUsd"], "235.92");
+        assert_eq!(plan["units"].as_array().unwrap().len(), 12);
+        assert_eq!(plan["monthlyCostUsd"], "237.82");
         assert!(plan["confirmationToken"].as_str().unwrap().contains('.'));
         let eks: Vec<&str> = ok(&v, 4)["structured"]["units"]
             .as_array()
@@ -191,7 +191,8 @@ fn a_read_only_server_lists_and_runs_only_read_tools_in_both_revisions() {
                 "observability",
                 "billpay-frontend-a",
                 "billpay-frontend-b",
-                "billpay-feature-flags"
+                "billpay-feature-flags",
+                "billpay-biller-portal"
             ],
             "the sites and the log bucket they write to"
         );
@@ -658,12 +659,12 @@ fn plan_and_apply_run_terragrunt_unit_by_unit_with_progress_and_stop_at_the_fail
         .map(|u| u["unit"].as_str().unwrap())
         .collect();
     assert_eq!(planned[0], "observability", "the log bucket first: {planned:?}");
-    assert_eq!(planned.len(), 4);
+    assert_eq!(planned.len(), 5, "the log bucket and the four web apps: {planned:?}");
     // Two notifications a unit (started, finished), rising to the total.
     let progress = result(&v, 0)["progress"].as_array().unwrap();
-    assert_eq!(progress.len(), 8, "{progress:?}");
-    assert_eq!(progress.last().unwrap()["progress"], 4.0);
-    assert_eq!(progress.last().unwrap()["total"], 4.0);
+    assert_eq!(progress.len(), 10, "{progress:?}");
+    assert_eq!(progress.last().unwrap()["progress"], 5.0);
+    assert_eq!(progress.last().unwrap()["total"], 5.0);
     assert!(
         progress[0]["message"]
             .as_str()
@@ -681,7 +682,7 @@ fn plan_and_apply_run_terragrunt_unit_by_unit_with_progress_and_stop_at_the_fail
     assert_eq!(kept["action"], "apply");
     assert_eq!(kept["ok"], true);
     let lines = std::fs::read_to_string(&calls).unwrap();
-    assert_eq!(lines.lines().count(), 8, "4 plans and 4 applies: {lines}");
+    assert_eq!(lines.lines().count(), 10, "5 plans and 5 applies: {lines}");
     assert!(
         lines
             .lines()

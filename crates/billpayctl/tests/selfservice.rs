@@ -65,7 +65,8 @@ fn scaffold_renders_byte_for_byte_what_cookiecutter_renders() {
             // Digits inside words: Jinja2's `title` and Python's `str.title` disagree there.
             "ledger2go-sync9x",
             &[
-                ("description", "Syncs the ledger: \"quotes\", {braces} & ampersands."),
+                // A colon and an apostrophe: the YAML files must still read back as written.
+                ("description", "Syncs the ledger: it's {braces} & ampersands."),
                 ("lifecycle", "production"),
                 ("port", "9090"),
                 ("owner", "ledger-team"),
@@ -141,6 +142,13 @@ fn scaffold_renders_byte_for_byte_what_cookiecutter_renders() {
         let catalog = String::from_utf8_lossy(&a[&format!("{root}catalog-info.yaml")].0).into_owned();
         assert!(catalog.contains(&format!("name: {name}")), "{catalog}");
         assert!(!catalog.contains("{{"), "{catalog}");
+        // The description reads back exactly as given, whatever punctuation it holds.
+        let description = values.iter().find(|(k, _)| *k == "description").unwrap().1;
+        let entity: Value = yaml_serde::from_str(&catalog).unwrap();
+        assert_eq!(entity["metadata"]["description"], description, "{catalog}");
+        let mkdocs = String::from_utf8_lossy(&a[&format!("{root}mkdocs.yml")].0).into_owned();
+        let site: Value = yaml_serde::from_str(&mkdocs).unwrap();
+        assert_eq!(site["site_description"], description, "{mkdocs}");
     }
 }
 
@@ -227,6 +235,16 @@ fn scaffold_refuses_bad_input_and_writes_nothing() {
                 "colour=blue",
             ],
             "the template has no value `colour`",
+        ),
+        (
+            &[
+                "static-frontend",
+                "--name",
+                "tax-portal",
+                "--set",
+                "description=Pays \"property\" tax",
+            ],
+            "the value of `description` holds a double quote",
         ),
         (
             &[
@@ -591,7 +609,7 @@ fn a_scaffolded_service_builds_passes_its_tests_and_gets_its_whole_platform() {
     let (code, mine) = validate_with_billpayctl(&[], root);
     assert_eq!(code, Some(0), "{mine}");
     assert_eq!(mine["entities"], theirs["entities"]);
-    assert_eq!(mine["entities"], 20, "two components and the web app's bucket: {mine}");
+    assert_eq!(mine["entities"], 22, "two components and the web app's bucket: {mine}");
 
     // The service builds and passes its own tests, as a member of the workspace, in the same
     // target directory as the rest of the suite (so its dependencies are not built again).

@@ -738,7 +738,9 @@ fn generate_terraform(server: &McpServer, args: &Value) -> ToolResult {
     let mut starter = false;
     if !manifest_path.exists() {
         server.check_inside(&manifest_path)?;
-        std::fs::write(&manifest_path, STARTER_MANIFEST)?;
+        let prices = Prices::us_east_1();
+        let starter_text = billpay_platform::register::without_projects(&manifest_path, STARTER_MANIFEST, &prices)?;
+        std::fs::write(&manifest_path, starter_text)?;
         starter = true;
     }
     let (m, _) = load(server)?;
