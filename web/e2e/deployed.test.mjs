@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { distributionOf, serveBucket } from './cloudfront.mjs';
 import { ADMIN, FLAGS_CLIENT, api, billerWithBill, freePort, launch, listening, newCustomer, setRollout, startServer } from './harness.mjs';
-import { oidcArgs, startIdp } from './idp.mjs';
+import { oidcArgs, signInAtIdp, startIdp } from './idp.mjs';
 
 const repo = resolve(new URL('.', import.meta.url).pathname, '../..');
 const ENV = 'dev';
@@ -209,11 +209,7 @@ test('a customer opens app A, is sent to B by the A/B test, pays; after the kill
   const admin = await page();
   await admin.p.goto(`${origins['billpay-feature-flags']}/`);
   await admin.p.getByTestId('sso').click();
-  await admin.p.waitForURL(/localhost:\d+\/interaction\//);
-  await admin.p.locator('input[name=login]').fill('rosa');
-  await admin.p.locator('input[name=password]').fill('any');
-  await admin.p.locator('button[type=submit]').click();
-  await admin.p.locator('button[type=submit]', { hasText: /continue/i }).click();
+  await signInAtIdp(admin.p, 'rosa');
   await admin.p.waitForURL(`${origins['billpay-feature-flags']}/`);
   const killSwitch = admin.p.getByRole('switch', { name: 'Encendido: frontend-variant' });
   assert.equal(await killSwitch.isChecked(), true);
@@ -243,11 +239,7 @@ test("a biller's staff member signs in to the biller portal on its own origin an
   const staff = await page();
   await staff.p.goto(`${portal}/`);
   await staff.p.getByTestId('sso').click();
-  await staff.p.waitForURL(/localhost:\d+\/interaction\//);
-  await staff.p.locator('input[name=login]').fill('tomas');
-  await staff.p.locator('input[name=password]').fill('any');
-  await staff.p.locator('button[type=submit]').click();
-  await staff.p.locator('button[type=submit]', { hasText: /continue/i }).click();
+  await signInAtIdp(staff.p, 'tomas');
   await staff.p.waitForURL(`${portal}/`);
   await staff.p.getByRole('heading', { level: 1, name: biller.name }).waitFor();
   await staff.p.getByRole('navigation').getByRole('button', { name: 'Facturas', exact: true }).click();

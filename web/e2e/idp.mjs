@@ -54,3 +54,15 @@ export async function startIdp(port, redirectUri) {
     stop: () => new Promise((ok) => server.close(ok)),
   };
 }
+
+/**
+ * Goes through the provider's own sign-in and consent pages as `login` (its development login
+ * takes any password), once a BillPay page has sent the browser there.
+ */
+export async function signInAtIdp(p, login) {
+  await p.waitForURL(/localhost:\d+\/interaction\//);
+  await p.locator('input[name=login]').fill(login);
+  await p.locator('input[name=password]').fill('any');
+  await p.locator('button[type=submit]').click();
+  await p.locator('button[type=submit]', { hasText: /continue/i }).click();
+}

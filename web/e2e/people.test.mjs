@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ADMIN, api, billerWithBill, freePort, launch, newPage, setRollout, startServer } from './harness.mjs';
-import { oidcArgs, startIdp } from './idp.mjs';
+import { oidcArgs, signInAtIdp, startIdp } from './idp.mjs';
 
 let server;
 let idp;
@@ -121,11 +121,7 @@ test('a new customer signs up by e-mail, registers a passkey, signs in with it, 
 async function ssoSignIn(p, login) {
   await p.goto(site + '/flags/');
   await p.getByTestId('sso').click();
-  await p.waitForURL(/localhost:\d+\/interaction\//);
-  await p.locator('input[name=login]').fill(login);
-  await p.locator('input[name=password]').fill('any');
-  await p.locator('button[type=submit]').click();
-  await p.locator('button[type=submit]', { hasText: /continue/i }).click();
+  await signInAtIdp(p, login);
   await p.waitForURL(`${site}/flags/`);
 }
 
@@ -203,11 +199,7 @@ test('a person the issuer knows but BillPay does not is refused, and a forged st
   const p = await page();
   await p.goto(site + '/flags/');
   await p.getByTestId('sso').click();
-  await p.waitForURL(/\/interaction\//);
-  await p.locator('input[name=login]').fill('stranger');
-  await p.locator('input[name=password]').fill('any');
-  await p.locator('button[type=submit]').click();
-  await p.locator('button[type=submit]', { hasText: /continue/i }).click();
+  await signInAtIdp(p, 'stranger');
   await p.waitForURL(/\/v1\/auth\/oidc\/callback/);
   const problem = JSON.parse(await p.locator('body').textContent());
   assert.equal(problem.code, 'not_staff');

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { ADMIN, api, axe, billerWithBill, freePort, launch, newCustomer, newPage, startServer } from './harness.mjs';
-import { oidcArgs, startIdp } from './idp.mjs';
+import { oidcArgs, signInAtIdp, startIdp } from './idp.mjs';
 
 let server;
 let idp;
@@ -64,11 +64,7 @@ after(async () => {
 async function ssoSignIn(p, login) {
   await p.goto(site + '/portal/');
   await p.getByTestId('sso').click();
-  await p.waitForURL(/localhost:\d+\/interaction\//);
-  await p.locator('input[name=login]').fill(login);
-  await p.locator('input[name=password]').fill('any');
-  await p.locator('button[type=submit]').click();
-  await p.locator('button[type=submit]', { hasText: /continue/i }).click();
+  await signInAtIdp(p, login);
   await p.waitForURL(`${site}/portal/`);
 }
 

@@ -1,8 +1,8 @@
 import { html } from 'lit';
-import { ApiError, type Bill, type List, newIdempotencyKey, request } from '../../src/lib/api';
+import { ApiError, type Bill, newIdempotencyKey, request } from '../../src/lib/api';
 import { formatDate } from '../../src/lib/i18n';
 import { p, word } from './messages';
-import { Screen, fileText, money } from './screen';
+import { Screen, fileText, money, paged } from './screen';
 
 const STATUSES = ['open', 'partially_paid', 'paid', 'cancelled'] as const;
 
@@ -22,10 +22,8 @@ export class BpPortalBills extends Screen {
   cursor: string | null = null;
 
   protected async load(more = false) {
-    const q = `/v1/bills?limit=50${this.filter ? `&status=${this.filter}` : ''}${more && this.cursor ? `&cursor=${encodeURIComponent(this.cursor)}` : ''}`;
-    const page = await request<List<Bill>>(q);
-    this.bills = more ? [...this.bills, ...page.data] : page.data;
-    this.cursor = page.has_more ? page.next_cursor : null;
+    const path = `/v1/bills${this.filter ? `?status=${this.filter}` : ''}`;
+    [this.bills, this.cursor] = await paged(path, this.bills, this.cursor, more);
   }
 
   private async upload(e: Event) {

@@ -1,9 +1,9 @@
 import { html } from 'lit';
-import { type List, type Payment, newIdempotencyKey, request } from '../../src/lib/api';
+import { type Payment, newIdempotencyKey, request } from '../../src/lib/api';
 import { formatDate, locale } from '../../src/lib/i18n';
 import { parseMoney } from '../../src/lib/money';
 import { p, word } from './messages';
-import { Screen, money } from './screen';
+import { Screen, money, paged } from './screen';
 
 type Received = Payment & { refunded_amount: number };
 
@@ -18,9 +18,7 @@ export class BpPortalPayments extends Screen {
   private refundKey = '';
 
   protected async load(more = false) {
-    const page = await request<List<Received>>(`/v1/payments?limit=50${more && this.cursor ? `&cursor=${encodeURIComponent(this.cursor)}` : ''}`);
-    this.payments = more ? [...this.payments, ...page.data] : page.data;
-    this.cursor = page.has_more ? page.next_cursor : null;
+    [this.payments, this.cursor] = await paged('/v1/payments', this.payments, this.cursor, more);
   }
 
   private open(pay: Received) {

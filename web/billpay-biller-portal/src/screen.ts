@@ -17,6 +17,17 @@ export async function all<T>(path: string, max = 500): Promise<T[]> {
   return out;
 }
 
+/**
+ * A list shown 50 at a time: the first page of `path`, or, with `more`, the rows shown so far and
+ * the next page after `cursor`. Gives the rows and the cursor of the page after, if any.
+ */
+export async function paged<T>(path: string, shown: T[], cursor: string | null, more: boolean): Promise<[T[], string | null]> {
+  const sep = path.includes('?') ? '&' : '?';
+  const after = more && cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+  const page = await request<List<T>>(`${path}${sep}limit=50${after}`);
+  return [more ? [...shown, ...page.data] : page.data, page.has_more ? page.next_cursor : null];
+}
+
 /** An amount for people, in the current language. */
 export function money(minor: number, currency: string): string {
   return formatMoney(minor, currency, locale());
