@@ -14,7 +14,7 @@ export function bogotaDay(iso: string | number): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Bogota' }).format(new Date(iso));
 }
 
-/** What was collected on each of the last `days` business days, oldest first (net of nothing: the amounts paid). */
+/** What was collected on each of the last `days` business days, oldest first: the amounts paid, before fees and refunds. */
 export function collectionsPerDay(payments: Payment[], now: number, days = 14): { day: string; amount: number }[] {
   const out = Array.from({ length: days }, (_, i) => ({ day: bogotaDay(now - (days - 1 - i) * DAY), amount: 0 }));
   const index = new Map(out.map((d, i) => [d.day, i]));
