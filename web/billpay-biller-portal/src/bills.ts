@@ -106,7 +106,7 @@ export class BpPortalBills extends Screen {
                     <td>${b.customer_name}</td>
                     <td class="amount">${money(b.amount_due, b.currency)}</td>
                     <td class="amount">${money(b.amount_outstanding, b.currency)}</td>
-                    <td>${formatDate(b.due_date)}</td>
+                    <td>${formatDate(b.due_date)}${b.overdue ? html` · <strong class="deadline-late">${p('bills.overdue')}</strong>` : ''}</td>
                     <td>${word('status', b.status)}</td>
                     <td>
                       ${b.status === 'open'
