@@ -119,7 +119,7 @@ export class BpPortalBills extends Screen {
                 )}
               </tbody>
             </table>`}
-        ${this.cursor ? html`<button type="button" class="secondary" @click=${() => void this.load(true)}>${p('more')}</button>` : ''}
+        ${this.cursor ? html`<button type="button" class="secondary" @click=${() => this.read(this.load(true))}>${p('more')}</button>` : ''}
       </section>`;
   }
 }

@@ -168,7 +168,7 @@ export class BpPortalComplaints extends Screen {
                     <td>${this.deadline(c, now)}</td>
                     <td>${word('status', c.status)}</td>
                     <td>
-                      <button type="button" class="secondary" aria-label=${p('complaints.open_label', { id: c.id })} @click=${() => void this.open(c)}>${p('complaints.open')}</button>
+                      <button type="button" class="secondary" aria-label=${p('complaints.open_label', { id: c.id })} @click=${() => this.read(this.open(c))}>${p('complaints.open')}</button>
                     </td>
                   </tr>`,
                 )}

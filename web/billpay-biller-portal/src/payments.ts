@@ -99,7 +99,7 @@ export class BpPortalPayments extends Screen {
               )}
             </tbody>
           </table>`}
-      ${this.cursor ? html`<button type="button" class="secondary" @click=${() => void this.load(true)}>${p('more')}</button>` : ''}
+      ${this.cursor ? html`<button type="button" class="secondary" @click=${() => this.read(this.load(true))}>${p('more')}</button>` : ''}
     </section>`;
   }
 }

@@ -105,6 +105,13 @@ export abstract class Screen extends BpElement {
     }
   }
 
+  /** A read started from a click: its failure is told in the status line. */
+  protected read(run: Promise<void>): void {
+    run.catch((e) => {
+      this.error = errorText(e);
+    });
+  }
+
   /** Runs `run`, which returns what to tell the person; the screen then reloads. */
   protected async act(run: () => Promise<string>): Promise<boolean> {
     this.busy = true;
