@@ -81,23 +81,13 @@ async function sessionOf(customer) {
   return state;
 }
 
-async function adminSession() {
+/** Signs in with the demo's one-click staff button of the app at `path`; returns the storage holding the session. */
+async function demoStaffSession(path, button, ready) {
   const context = await browser.newContext({ locale: 'es-CO' });
   const p = await context.newPage();
-  await p.goto(server.base + '/flags/');
-  await p.getByRole('button', { name: 'Ingresar como administrador de demostración' }).click();
-  await p.locator('bp-flags-admin [data-testid="flags"]').waitFor();
-  const state = await context.storageState();
-  await context.close();
-  return state;
-}
-
-async function billerStaffSession() {
-  const context = await browser.newContext({ locale: 'es-CO' });
-  const p = await context.newPage();
-  await p.goto(server.base + '/portal/');
-  await p.getByRole('button', { name: 'Ingresar como personal de demostración (Energía)' }).click();
-  await p.locator('bp-biller-portal nav button').first().waitFor();
+  await p.goto(server.base + path);
+  await p.getByRole('button', { name: button }).click();
+  await p.locator(ready).first().waitFor();
   const state = await context.storageState();
   await context.close();
   return state;
@@ -137,8 +127,8 @@ try {
   const onA = await sessionOf(await customerWithHome('Bench A'));
   await setRollout(server.base, 100);
   const onB = await sessionOf(await customerWithHome('Bench B'));
-  const admin = await adminSession();
-  const staff = await billerStaffSession();
+  const admin = await demoStaffSession('/flags/', 'Ingresar como administrador de demostración', 'bp-flags-admin [data-testid="flags"]');
+  const staff = await demoStaffSession('/portal/', 'Ingresar como personal de demostración (Energía)', 'bp-biller-portal nav button');
 
   const pages = [
     { name: 'reference (no JS)', path: '/a/reference.html', ready: '#ref' },

@@ -79,7 +79,7 @@ export class BpPortalBills extends Screen {
           id="bills-status"
           @change=${(e: Event) => {
             this.filter = (e.target as HTMLSelectElement).value;
-            void this.reload();
+            void this.refresh();
           }}
         >
           <option value="">${p('bills.all')}</option>

@@ -141,7 +141,7 @@ export class BpPortalComplaints extends Screen {
           id="c-filter"
           @change=${(e: Event) => {
             this.everything = (e.target as HTMLSelectElement).value === 'all';
-            void this.reload();
+            void this.refresh();
           }}
         >
           <option value="open">${p('complaints.open_ones')}</option>

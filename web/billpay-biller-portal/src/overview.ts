@@ -1,6 +1,6 @@
 import { html } from 'lit';
 import type { Payment } from '../../src/lib/api';
-import { formatDate } from '../../src/lib/i18n';
+import { businessDay, formatDate } from '../../src/lib/i18n';
 import '../../src/components/bp-bar-chart';
 import type { Bar } from '../../src/components/bp-bar-chart';
 import type { Complaint } from './complaints';
@@ -9,17 +9,12 @@ import { Screen, all, money } from './screen';
 
 const DAY = 86_400_000;
 
-/** The business day (America/Bogota) of an instant, as YYYY-MM-DD. */
-export function bogotaDay(iso: string | number): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Bogota' }).format(new Date(iso));
-}
-
 /** What was collected on each of the last `days` business days, oldest first: the amounts paid, before fees and refunds. */
 export function collectionsPerDay(payments: Payment[], now: number, days = 14): { day: string; amount: number }[] {
-  const out = Array.from({ length: days }, (_, i) => ({ day: bogotaDay(now - (days - 1 - i) * DAY), amount: 0 }));
+  const out = Array.from({ length: days }, (_, i) => ({ day: businessDay(now - (days - 1 - i) * DAY), amount: 0 }));
   const index = new Map(out.map((d, i) => [d.day, i]));
   for (const pay of payments) {
-    const i = index.get(bogotaDay(pay.created_at));
+    const i = index.get(businessDay(pay.created_at));
     if (i !== undefined) out[i].amount += pay.amount;
   }
   return out;

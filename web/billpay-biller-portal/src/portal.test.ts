@@ -3,7 +3,8 @@ import type { Payment } from '../../src/lib/api';
 import type { Complaint } from './complaints';
 import { hoursLeft } from './complaints';
 import { PORTAL_MESSAGES, word } from './messages';
-import { bogotaDay, collectionsPerDay, deadlineBuckets } from './overview';
+import { businessDay } from '../../src/lib/i18n';
+import { collectionsPerDay, deadlineBuckets } from './overview';
 
 const pay = (created_at: string, amount: number) => ({ created_at, amount, currency: 'COP' }) as Payment;
 const complaint = (respond_by: string, status = 'open') => ({ respond_by, status }) as Complaint;
@@ -11,7 +12,7 @@ const NOW = Date.parse('2026-12-04T15:00:00Z');
 
 describe('collections per day', () => {
   it('counts each payment on its business day in Bogotá (UTC-5), not in UTC', () => {
-    expect(bogotaDay('2026-12-04T03:00:00Z')).toBe('2026-12-03');
+    expect(businessDay('2026-12-04T03:00:00Z')).toBe('2026-12-03');
     const days = collectionsPerDay(
       [pay('2026-12-04T03:00:00Z', 1_000), pay('2026-12-04T06:00:00Z', 2_500), pay('2026-12-04T14:00:00Z', 500)],
       NOW,

@@ -2,7 +2,7 @@ import { css, html } from 'lit';
 import { type List, request } from '../../src/lib/api';
 import { locale } from '../../src/lib/i18n';
 import { formatMoney } from '../../src/lib/money';
-import { BpElement, errorText, shared } from '../../src/components/base';
+import { BpActions, errorText, shared } from '../../src/components/base';
 
 /** Every page of a list the API gives, following its cursor, up to `max` items. */
 export async function all<T>(path: string, max = 500): Promise<T[]> {
@@ -40,23 +40,14 @@ export async function fileText(input: HTMLInputElement | null): Promise<string> 
 }
 
 /**
- * One screen of the portal, for one biller. Each action runs through `act`: the screen is busy
- * while it runs, its outcome (or the API's own words for what went wrong) is announced in the
- * status line, and the screen reloads what it shows.
+ * One screen of the portal, for one biller. Each action runs through `act` (BpActions): its
+ * outcome, or the API's own words for what went wrong, is announced in the status line, and the
+ * screen reads again what it shows.
  */
-export abstract class Screen extends BpElement {
-  static properties = {
-    billerId: { type: String },
-    currency: { type: String },
-    message: { state: true },
-    error: { state: true },
-    busy: { state: true },
-  };
+export abstract class Screen extends BpActions {
+  static properties = { ...BpActions.properties, billerId: { type: String }, currency: { type: String } };
   billerId = '';
   currency = 'COP';
-  message = '';
-  error = '';
-  busy = false;
 
   static styles = [
     shared,
@@ -94,10 +85,10 @@ export abstract class Screen extends BpElement {
 
   connectedCallback(): void {
     super.connectedCallback();
-    void this.reload();
+    void this.refresh();
   }
 
-  protected async reload() {
+  async refresh() {
     try {
       await this.load();
     } catch (e) {
@@ -110,23 +101,6 @@ export abstract class Screen extends BpElement {
     run.catch((e) => {
       this.error = errorText(e);
     });
-  }
-
-  /** Runs `run`, which returns what to tell the person; the screen then reloads. */
-  protected async act(run: () => Promise<string>): Promise<boolean> {
-    this.busy = true;
-    this.error = '';
-    this.message = '';
-    try {
-      this.message = await run();
-      await this.reload();
-      return true;
-    } catch (e) {
-      this.error = errorText(e);
-      return false;
-    } finally {
-      this.busy = false;
-    }
   }
 
   /** The status line: what the last action did, or why it failed. */

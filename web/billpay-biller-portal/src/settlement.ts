@@ -1,8 +1,7 @@
 import { html } from 'lit';
 import { request } from '../../src/lib/api';
-import { formatDate } from '../../src/lib/i18n';
+import { businessDay, formatDate } from '../../src/lib/i18n';
 import { p, word } from './messages';
-import { bogotaDay } from './overview';
 import { Screen, all, fileText, money } from './screen';
 
 interface Totals {
@@ -62,7 +61,7 @@ export class BpPortalSettlement extends Screen {
     batches: { state: true },
     exceptions: { state: true },
   };
-  date = bogotaDay(Date.now());
+  date = businessDay(Date.now());
   report: Report | null = null;
   batches: Batch[] = [];
   exceptions: Exception[] = [];
@@ -136,7 +135,7 @@ export class BpPortalSettlement extends Screen {
     return html`${this.status()}
       <section class="card" aria-labelledby="report-title">
         <h2 id="report-title">${p('settlement.report')}</h2>
-        <form class="inline" @submit=${(e: Event) => (e.preventDefault(), void this.reload())}>
+        <form class="inline" @submit=${(e: Event) => (e.preventDefault(), void this.refresh())}>
           <div>
             <label for="report-date">${p('settlement.date')}</label>
             <input id="report-date" type="date" .value=${this.date} required @change=${(e: Event) => (this.date = (e.target as HTMLInputElement).value)} />

@@ -82,7 +82,7 @@ export class BpPortalWebhooks extends Screen {
 
   private show(ep: Endpoint) {
     this.shown = ep;
-    void this.reload();
+    void this.refresh();
   }
 
   private replay(d: Delivery) {

@@ -1,4 +1,4 @@
-import { LitElement, css } from 'lit';
+import { LitElement, type PropertyDeclarations, css } from 'lit';
 import { ApiError } from '../lib/api';
 import { t } from '../lib/i18n';
 
@@ -17,6 +17,37 @@ export class BpElement extends LitElement {
   disconnectedCallback(): void {
     window.removeEventListener('bp-locale', this.onLocale);
     super.disconnectedCallback();
+  }
+}
+
+/**
+ * An element whose actions each say what they did, or the API's words for why they failed, and
+ * then read again what it shows. `busy` is true while one runs.
+ */
+export abstract class BpActions extends BpElement {
+  static properties: PropertyDeclarations = { message: { state: true }, error: { state: true }, busy: { state: true } };
+  message = '';
+  error = '';
+  busy = false;
+
+  /** Reads again what the element shows. */
+  abstract refresh(): Promise<void>;
+
+  /** Runs `run`, which returns what to tell the person, then refreshes; false when it failed. */
+  protected async act(run: () => Promise<string>): Promise<boolean> {
+    this.busy = true;
+    this.error = '';
+    this.message = '';
+    try {
+      this.message = await run();
+      await this.refresh();
+      return true;
+    } catch (e) {
+      this.error = errorText(e);
+      return false;
+    } finally {
+      this.busy = false;
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { html, css } from 'lit';
 import { type List, type Payment, billers, newIdempotencyKey, request } from '../lib/api';
 import { type MessageKey, formatDate, locale, messages, t } from '../lib/i18n';
 import { formatMoney } from '../lib/money';
-import { BpElement, errorText, shared } from './base';
+import { BpActions, errorText, shared } from './base';
 
 export interface Complaint {
   id: string;
@@ -31,20 +31,15 @@ export function complaintLabel(group: 'type' | 'status', value: string): string 
  * The customer's complaints about their payments: file one with a type and what happened, see
  * the biller's answer and the resolution, and close it.
  */
-export class BpComplaints extends BpElement {
+export class BpComplaints extends BpActions {
   static properties = {
+    ...BpActions.properties,
     complaints: { state: true },
     payments: { state: true },
-    error: { state: true },
-    message: { state: true },
-    busy: { state: true },
   };
   complaints: Complaint[] = [];
   payments: Payment[] = [];
   names = new Map<string, string>();
-  error = '';
-  message = '';
-  busy = false;
   static styles = [
     shared,
     css`
@@ -90,21 +85,6 @@ export class BpComplaints extends BpElement {
     return this.renderRoot.querySelector<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(`#${id}`)?.value.trim() ?? '';
   }
 
-  private async act(done: string, action: () => Promise<unknown>) {
-    this.busy = true;
-    this.error = '';
-    this.message = '';
-    try {
-      await action();
-      this.message = done;
-      await this.refresh();
-    } catch (e) {
-      this.error = errorText(e);
-    } finally {
-      this.busy = false;
-    }
-  }
-
   private file(e: Event) {
     e.preventDefault();
     const description = this.value('complaint-description');
@@ -112,11 +92,11 @@ export class BpComplaints extends BpElement {
       this.error = t('complaints.needDescription');
       return;
     }
-    void this.act(t('complaints.filed'), () =>
+    void this.act(() =>
       request('/v1/complaints', {
         body: { payment_id: this.value('complaint-payment'), type: this.value('complaint-type'), description },
         idempotencyKey: newIdempotencyKey(),
-      }),
+      }).then(() => t('complaints.filed')),
     );
   }
 
@@ -137,7 +117,7 @@ export class BpComplaints extends BpElement {
                 ${c.resolution ? html`<br /><span>${t('complaints.resolution', { text: c.resolution })}</span>` : ''}
                 ${c.status !== 'closed'
                   ? html`<button type="button" class="secondary" ?disabled=${this.busy}
-                      @click=${() => this.act(t('complaints.closed'), () => request(`/v1/complaints/${c.id}/close`, { body: {} }))}>
+                      @click=${() => this.act(() => request(`/v1/complaints/${c.id}/close`, { body: {} }).then(() => t('complaints.closed')))}>
                       ${t('complaints.close')}
                     </button>`
                   : ''}

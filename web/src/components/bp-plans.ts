@@ -1,8 +1,8 @@
 import { html, css } from 'lit';
 import { type Bill, type Biller, type List, billers, newIdempotencyKey, request } from '../lib/api';
-import { type MessageKey, formatDate, locale, t } from '../lib/i18n';
+import { type MessageKey, businessDay, formatDate, locale, t } from '../lib/i18n';
 import { formatMoney, parseMoney } from '../lib/money';
-import { BpElement, errorText, shared } from './base';
+import { BpActions, errorText, shared } from './base';
 
 export interface Scheduled {
   id: string;
@@ -46,33 +46,26 @@ function notice(kind: string): string {
   return key ? t(key) : kind;
 }
 
-function today(): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Bogota' }).format(new Date());
-}
+const today = (): string => businessDay(Date.now());
 
 /**
  * What the customer has set to happen later: payments scheduled for a date (create, list,
  * cancel), autopay on a biller's bills with a cap (enrol, list, turn off), and what BillPay told
  * them (a scheduled payment that failed, a bill autopay skipped).
  */
-export class BpPlans extends BpElement {
+export class BpPlans extends BpActions {
   static properties = {
+    ...BpActions.properties,
     bills: { state: true },
     scheduled: { state: true },
     autopay: { state: true },
     notices: { state: true },
-    error: { state: true },
-    message: { state: true },
-    busy: { state: true },
   };
   bills: Bill[] = [];
   scheduled: Scheduled[] = [];
   autopay: Autopay[] = [];
   notices: Notice[] = [];
   names = new Map<string, Biller>();
-  error = '';
-  message = '';
-  busy = false;
   static styles = [
     shared,
     css`
@@ -119,21 +112,6 @@ export class BpPlans extends BpElement {
     return this.names.get(billerId)?.name ?? billerId;
   }
 
-  private async act(done: string, action: () => Promise<unknown>) {
-    this.busy = true;
-    this.error = '';
-    this.message = '';
-    try {
-      await action();
-      this.message = done;
-      await this.refresh();
-    } catch (e) {
-      this.error = errorText(e);
-    } finally {
-      this.busy = false;
-    }
-  }
-
   private value(id: string): string {
     return this.renderRoot.querySelector<HTMLInputElement | HTMLSelectElement>(`#${id}`)?.value.trim() ?? '';
   }
@@ -148,11 +126,11 @@ export class BpPlans extends BpElement {
       this.error = t('plans.badAmount');
       return;
     }
-    void this.act(t('plans.scheduled'), () =>
+    void this.act(() =>
       request('/v1/scheduled-payments', {
         body: { bill_id: bill.id, amount, currency: bill.currency, execute_on: this.value('plan-date') },
         idempotencyKey: newIdempotencyKey(),
-      }),
+      }).then(() => t('plans.scheduled')),
     );
   }
 
@@ -166,7 +144,7 @@ export class BpPlans extends BpElement {
       this.error = t('plans.badAmount');
       return;
     }
-    void this.act(t('plans.enrolled'), () =>
+    void this.act(() =>
       request('/v1/autopay', {
         body: {
           biller_id: bill.biller_id,
@@ -176,7 +154,7 @@ export class BpPlans extends BpElement {
           ...(maxAmount ? { max_amount: maxAmount } : {}),
         },
         idempotencyKey: newIdempotencyKey(),
-      }),
+      }).then(() => t('plans.enrolled')),
     );
   }
 
@@ -201,7 +179,7 @@ export class BpPlans extends BpElement {
                   (s) => html`<li data-scheduled=${s.id}>
                     ${t('plans.scheduledItem', { amount: money(s.amount, s.currency), biller: this.name(s.biller_id), date: formatDate(s.execute_on) })}
                     <button type="button" class="secondary" ?disabled=${this.busy}
-                      @click=${() => this.act(t('plans.cancelled'), () => request(`/v1/scheduled-payments/${s.id}/cancel`, { method: 'POST' }))}>
+                      @click=${() => this.act(() => request(`/v1/scheduled-payments/${s.id}/cancel`, { method: 'POST' }).then(() => t('plans.cancelled')))}>
                       ${t('plans.cancel')}
                     </button>
                   </li>`,
@@ -229,7 +207,7 @@ export class BpPlans extends BpElement {
                     ${t('plans.autopayItem', { biller: this.name(a.biller_id), reference: a.reference, days: a.days_before })}
                     ${a.max_amount ? html`<span class="muted">${t('plans.cap', { amount: money(a.max_amount, a.currency) })}</span>` : ''}
                     <button type="button" class="secondary" ?disabled=${this.busy}
-                      @click=${() => this.act(t('plans.stopped'), () => request(`/v1/autopay/${a.id}`, { method: 'DELETE' }))}>
+                      @click=${() => this.act(() => request(`/v1/autopay/${a.id}`, { method: 'DELETE' }).then(() => t('plans.stopped')))}>
                       ${t('plans.stop')}
                     </button>
                   </li>`,

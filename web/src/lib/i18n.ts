@@ -400,6 +400,11 @@ export function categoryLabel(category: string): string {
   return key in es ? t(key as MessageKey) : category;
 }
 
+/** The business day (America/Bogota) of an instant, as YYYY-MM-DD. */
+export function businessDay(instant: string | number | Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Bogota' }).format(new Date(instant));
+}
+
 export function formatDate(iso: string): string {
   const d = new Date(iso.length === 10 ? `${iso}T12:00:00Z` : iso);
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: 'America/Bogota' }).format(d);
