@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { defineConfig } from 'vite';
+import { type Plugin, defineConfig } from 'vite';
 
 // Three web apps, three builds, sharing one set of components (src/): the customer apps of the
 // A/B test and the flags admin. Each is its own site in production (its bucket and distribution),
@@ -15,13 +15,38 @@ export const APPS: Record<string, string> = {
   'billpay-feature-flags': 'flags',
 };
 
+/**
+ * The customer apps' first questions (src/lib/start.ts) as a script of their own, loaded before
+ * the components' script: it is small, so it runs, and its requests leave, while the larger one
+ * is still on its way. Both share one copy of the modules they have in common (the client and its
+ * state), which Rollup puts in the first script's chunk.
+ */
+function earlyStart(root: string): Plugin {
+  const entry = resolve(__dirname, 'src/lib/start.ts');
+  return {
+    name: 'billpay-early-start',
+    apply: 'build',
+    config: () => ({ build: { rollupOptions: { input: { index: resolve(root, 'index.html'), start: entry } } } }),
+    transformIndexHtml: {
+      order: 'post',
+      handler(_html, ctx) {
+        const chunk = Object.values(ctx.bundle ?? {}).find((c) => c.type === 'chunk' && c.isEntry && c.facadeModuleId === entry);
+        if (!chunk) throw new Error('billpay-early-start: no chunk for src/lib/start.ts');
+        return [{ tag: 'script', attrs: { type: 'module', crossorigin: true, src: `./${chunk.fileName}` }, injectTo: 'head-prepend' }];
+      },
+    },
+  };
+}
+
 export default defineConfig(({ mode }) => {
   const page = APPS[mode] ?? 'a';
   const app = Object.keys(APPS).find((k) => APPS[k] === page) as string;
+  const root = resolve(__dirname, page);
   return {
-    root: resolve(__dirname, page),
+    root,
     base: './',
     publicDir: resolve(__dirname, 'public'),
+    plugins: page === 'flags' ? [] : [earlyStart(root)],
     build: {
       outDir: resolve(__dirname, 'dist', app),
       emptyOutDir: true,

@@ -1,5 +1,5 @@
 import { html, css } from 'lit';
-import { type Bill, type Biller, type List, billers, request } from '../lib/api';
+import { type Bill, type Biller, type List, MY_BILLS, billers, request } from '../lib/api';
 import { categoryLabel, formatDate, locale, t } from '../lib/i18n';
 import { formatMoney } from '../lib/money';
 import { BpElement, errorText, shared } from './base';
@@ -53,11 +53,12 @@ export class BpBills extends BpElement {
 
   async refresh() {
     try {
-      const [list, all] = await Promise.all([request<List<Bill>>('/v1/bills?limit=100'), billers()]);
+      const [list, all] = await Promise.all([request<List<Bill>>(MY_BILLS), billers()]);
       this.names = new Map(all.map((b) => [b.id, b]));
       this.bills = list.data
         .filter((b) => b.status !== 'cancelled' && b.amount_outstanding > 0)
-        .sort((x, y) => x.due_date.localeCompare(y.due_date));
+        // ISO dates sort as plain strings; localeCompare would load a collator on the home's path.
+        .sort((x, y) => (x.due_date < y.due_date ? -1 : x.due_date > y.due_date ? 1 : 0));
       this.error = '';
     } catch (e) {
       this.error = errorText(e);

@@ -5,6 +5,7 @@ import { formatMoney } from '../lib/money';
 import { BpElement, shared } from './base';
 import type { Bar } from './bp-bar-chart';
 import './bp-bar-chart';
+import { dateTimeFormat } from '../lib/intl';
 
 /** One month's spending (`YYYY-MM`, Bogotá time), by category and currency, largest first. */
 export interface MonthSpending {
@@ -19,7 +20,7 @@ export interface MonthSpending {
  */
 export function spendingByMonth(payments: Payment[], byId: Map<string, Biller>, months = 3): MonthSpending[] {
   const month = (iso: string) =>
-    new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Bogota', year: 'numeric', month: '2-digit' }).format(new Date(iso));
+    dateTimeFormat('en-CA', { timeZone: 'America/Bogota', year: 'numeric', month: '2-digit' }).format(new Date(iso));
   const sums = new Map<string, Map<string, { category: string; currency: string; minor: number }>>();
   for (const p of payments) {
     if (p.status === 'refunded') continue;
@@ -49,7 +50,7 @@ export function spendingByMonth(payments: Payment[], byId: Map<string, Biller>, 
 }
 
 function monthName(month: string): string {
-  return new Intl.DateTimeFormat(locale(), { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
+  return dateTimeFormat(locale(), { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
     new Date(`${month}-15T12:00:00Z`),
   );
 }

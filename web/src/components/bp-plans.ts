@@ -1,5 +1,5 @@
 import { html, css } from 'lit';
-import { type Bill, type Biller, type List, billers, newIdempotencyKey, request } from '../lib/api';
+import { type Bill, type Biller, type List, MY_BILLS, billers, newIdempotencyKey, request } from '../lib/api';
 import { type MessageKey, businessDay, formatDate, locale, t } from '../lib/i18n';
 import { formatMoney, parseMoney } from '../lib/money';
 import { BpActions, errorText, shared } from './base';
@@ -92,7 +92,7 @@ export class BpPlans extends BpActions {
   async refresh() {
     try {
       const [bills, scheduled, autopay, notices, all] = await Promise.all([
-        request<List<Bill>>('/v1/bills?limit=100'),
+        request<List<Bill>>(MY_BILLS),
         request<List<Scheduled>>('/v1/scheduled-payments?limit=100'),
         request<List<Autopay>>('/v1/autopay?limit=100'),
         request<List<Notice>>('/v1/notifications?limit=20'),

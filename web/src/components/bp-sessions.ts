@@ -3,6 +3,7 @@ import { request } from '../lib/api';
 import { locale, t } from '../lib/i18n';
 import { passkeysSupported, registerPasskey } from '../lib/passkey';
 import { BpElement, errorText, shared } from './base';
+import { dateTimeFormat } from '../lib/intl';
 
 export interface SessionView {
   id: string;
@@ -104,7 +105,7 @@ export class BpSessions extends BpElement {
   }
 
   private when(iso: string): string {
-    return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+    return dateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
   }
 
   render() {

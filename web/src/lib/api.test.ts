@@ -1,5 +1,5 @@
 import { afterEach, expect, it, vi } from 'vitest';
-import { ApiError, request } from './api';
+import { ApiError, prefetch, request } from './api';
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -43,4 +43,30 @@ it('writes are never shared, and a refusal reaches every caller as the problem t
     expect([e.status, e.code, e.detail]).toEqual([404, 'not_found', 'no such bill']);
   }
   expect(calls.filter((c) => c.method === 'GET')).toHaveLength(1);
+});
+
+it('a prefetched list is handed to the first component that asks, once; later asks go to the network', async () => {
+  const calls = fakeFetch(() => new Response(JSON.stringify({ data: [{ id: 'bil_1' }] })));
+  prefetch('/v1/bills?limit=7');
+  await vi.waitFor(() => expect(calls).toHaveLength(1));
+  const first = await request<{ data: unknown[] }>('/v1/bills?limit=7');
+  expect(first.data).toEqual([{ id: 'bil_1' }]);
+  expect(calls).toHaveLength(1);
+  await request('/v1/bills?limit=7');
+  expect(calls).toHaveLength(2);
+});
+
+it('a refused prefetch (asked before anyone signed in) is dropped: the component asks again and gets the fresh answer', async () => {
+  let signedIn = false;
+  const calls = fakeFetch(() =>
+    signedIn
+      ? new Response(JSON.stringify({ data: [{ id: 'bil_2' }] }))
+      : new Response(JSON.stringify({ code: 'unauthenticated', detail: 'sign in' }), { status: 401 }),
+  );
+  prefetch('/v1/bills?limit=8');
+  await vi.waitFor(() => expect(calls).toHaveLength(1));
+  signedIn = true;
+  const list = await request<{ data: unknown[] }>('/v1/bills?limit=8');
+  expect(list.data).toEqual([{ id: 'bil_2' }]);
+  expect(calls).toHaveLength(2);
 });

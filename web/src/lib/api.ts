@@ -40,7 +40,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   const plainGet = method === 'GET' && !opts.accept && opts.ifMatch === undefined;
   let pending = plainGet ? inFlight.get(path) : undefined;
   if (!pending) {
-    pending = send(path, method, opts);
+    pending = (plainGet ? takePrefetched(path) : undefined) ?? send(path, method, opts);
     if (plainGet) {
       inFlight.set(path, pending);
       void pending.finally(() => inFlight.delete(path)).catch(() => undefined);
@@ -60,7 +60,35 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   return (text ? JSON.parse(text) : null) as T;
 }
 
-const inFlight = new Map<string, Promise<{ ok: boolean; status: number; text: string }>>();
+type Answer = { ok: boolean; status: number; text: string };
+
+const inFlight = new Map<string, Promise<Answer>>();
+const prefetched = new Map<string, Promise<Answer | null>>();
+
+/**
+ * Asks for `path` (a GET) now, before any component does, so the answer is there when the first
+ * one asks. It is used once: the first `request` for the same path takes it, and later ones go to
+ * the network. A refused or failed prefetch is never handed out (the caller asks again), so a
+ * guess made before the session is known costs a request but cannot show a stale refusal.
+ */
+export function prefetch(path: string): void {
+  if (prefetched.has(path)) return;
+  prefetched.set(
+    path,
+    send(path, 'GET', {}).then(
+      (a) => (a.ok ? a : null),
+      () => null,
+    ),
+  );
+}
+
+/** The prefetched answer for `path`, once; a refusal or failure is dropped for a fresh request. */
+function takePrefetched(path: string): Promise<Answer> | undefined {
+  const early = prefetched.get(path);
+  if (!early) return undefined;
+  prefetched.delete(path);
+  return early.then((a) => a ?? send(path, 'GET', {}));
+}
 
 async function send(path: string, method: string, opts: RequestOptions) {
   const { apiBase } = await config();
@@ -132,12 +160,17 @@ export interface List<T> {
   next_cursor: string | null;
 }
 
+/** The customer's bills, as the home lists them. */
+export const MY_BILLS = '/v1/bills?limit=100';
+/** The billers the signed-in person may see. */
+export const BILLERS = '/v1/billers?limit=100';
+
 let billerList: Promise<Biller[]> | null = null;
 
 /** The billers the signed-in person may see, fetched once per page and shared by the components. */
 export function billers(): Promise<Biller[]> {
   if (!billerList) {
-    const list = request<List<Biller>>('/v1/billers?limit=100').then((l) => l.data);
+    const list = request<List<Biller>>(BILLERS).then((l) => l.data);
     list.catch(() => {
       billerList = null;
     });

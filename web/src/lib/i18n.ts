@@ -1,6 +1,8 @@
 // Two languages: Spanish (Colombia) by default, and English. The choice is kept in localStorage
 // and applied to <html lang>; components re-render on the `bp-locale` event.
 
+import { DATE_STYLE, dateTimeFormat, numberFormat } from './intl';
+
 export type Locale = 'es-CO' | 'en';
 export const LOCALES: Locale[] = ['es-CO', 'en'];
 
@@ -402,16 +404,16 @@ export function categoryLabel(category: string): string {
 
 /** The business day (America/Bogota) of an instant, as YYYY-MM-DD. */
 export function businessDay(instant: string | number | Date): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Bogota' }).format(new Date(instant));
+  return dateTimeFormat('en-CA', { timeZone: 'America/Bogota' }).format(new Date(instant));
 }
 
 export function formatDate(iso: string): string {
   const d = new Date(iso.length === 10 ? `${iso}T12:00:00Z` : iso);
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: 'America/Bogota' }).format(d);
+  return dateTimeFormat(locale(), DATE_STYLE).format(d);
 }
 
 export function formatNumber(n: number): string {
-  return new Intl.NumberFormat(locale()).format(n);
+  return numberFormat(locale()).format(n);
 }
 
 export function messages(l: Locale): Record<MessageKey, string> {

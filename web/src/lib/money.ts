@@ -3,6 +3,7 @@
 // formats them exactly.
 
 import { EXPONENTS } from './currencies';
+import { numberFormat } from './intl';
 
 /** Digits after the decimal point, from the table generated from billpay-core's (2 for a code it lacks). */
 export function exponent(currency: string): number {
@@ -24,7 +25,7 @@ export function toDecimalString(minor: number | bigint, currency: string): strin
 export function formatMoney(minor: number | bigint, currency: string, locale: string): string {
   const exp = exponent(currency);
   const whole = BigInt(minor) % 10n ** BigInt(exp) === 0n;
-  const fmt = new Intl.NumberFormat(locale, {
+  const fmt = numberFormat(locale, {
     style: 'currency',
     currency,
     minimumFractionDigits: whole ? 0 : exp,
@@ -39,7 +40,7 @@ export function formatMoney(minor: number | bigint, currency: string, locale: st
  * `125,000.50` in en), into minor units. Returns null when it is not an amount.
  */
 export function parseMoney(text: string, currency: string, locale: string): number | null {
-  const parts = new Intl.NumberFormat(locale).formatToParts(12345.6);
+  const parts = numberFormat(locale).formatToParts(12345.6);
   const group = parts.find((p) => p.type === 'group')?.value ?? ',';
   const decimal = parts.find((p) => p.type === 'decimal')?.value ?? '.';
   let s = text.replace(/[\s\u00a0$]/g, '').replace(/[A-Za-z]{3}/, '');

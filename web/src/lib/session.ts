@@ -21,15 +21,44 @@ interface Me {
 export async function currentSession(): Promise<Session | null> {
   try {
     const me = await request<Me>('/v1/me');
-    return me.role === 'customer' && me.customer_id ? { customerId: me.customer_id, name: me.name ?? me.customer_id } : null;
+    const session = me.role === 'customer' && me.customer_id ? { customerId: me.customer_id, name: me.name ?? me.customer_id } : null;
+    rememberSignedIn(session !== null);
+    return session;
   } catch (e) {
-    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return null;
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+      rememberSignedIn(false);
+      return null;
+    }
     throw e;
+  }
+}
+
+// Whether this browser had a customer signed in when this app last asked: a hint, never a
+// credential (the session is the HttpOnly cookie), used only to ask for the home's data early.
+const HINT = 'bp.customer';
+
+/** Notes whether a customer is signed in in this browser. */
+export function rememberSignedIn(yes: boolean): void {
+  try {
+    if (yes) localStorage.setItem(HINT, '1');
+    else localStorage.removeItem(HINT);
+  } catch {
+    /* storage unavailable: no early requests */
+  }
+}
+
+/** Whether a customer was signed in in this browser when last seen. */
+export function probablySignedIn(): boolean {
+  try {
+    return localStorage.getItem(HINT) === '1';
+  } catch {
+    return false;
   }
 }
 
 /** Ends the session on the server, which also clears the cookie. */
 export async function endSession(): Promise<void> {
+  rememberSignedIn(false);
   try {
     await request('/v1/auth/sessions/current', { method: 'DELETE' });
   } catch {
