@@ -377,6 +377,57 @@ test('a page cannot forge its exposure: the server evaluates the variant itself'
   await p.context().close();
 });
 
+test("a returning customer's bills are asked for as the page starts, once; a signed-out page asks for no account data", async () => {
+  await setRollout(server.base, 0);
+  const customer = await newCustomer(server.base);
+  const { biller } = await billerWithBill(server.base, '300101');
+  await api(server.base, ADMIN, 'POST', '/v1/bills', {
+    biller_id: biller.id,
+    reference: '300102',
+    customer_name: customer.name,
+    customer_id: customer.id,
+    amount_due: 4_500_000,
+    currency: 'COP',
+    due_date: new Date(Date.now() + 10 * 86400_000).toISOString().slice(0, 10),
+  });
+  const p = await page();
+  const asked = [];
+  p.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/v1/')) asked.push(u.pathname + u.search);
+  });
+  const home = '/v1/bills?limit=100';
+
+  // Signed out: the page asks who is there, and for nothing of an account.
+  await p.goto(server.base + '/a/');
+  await p.getByLabel('Correo electrónico').waitFor();
+  assert.ok(asked.includes('/v1/me'));
+  assert.deepEqual(asked.filter((u) => u.startsWith('/v1/bills') || u.startsWith('/v1/billers')), []);
+
+  // Back after signing in: the bills are asked for before the session's answer is in (not after
+  // it, a round trip later), and the home takes that answer instead of asking again.
+  await signIn(p, customer);
+  await p.waitForLoadState('networkidle');
+  asked.length = 0;
+  const plansRead = p.waitForResponse((r) => r.url().endsWith('/v1/notifications?limit=20'));
+  await p.reload();
+  await p.locator('bp-bills li[data-bill]').waitFor();
+  await plansRead;
+  const order = `asked, in order: ${asked.join(', ')}`;
+  assert.ok(asked.indexOf(home) >= 0 && asked.indexOf(home) < asked.indexOf('/v1/me'), order);
+  // Twice in all: as the page started (the list above), and by the plans section below it.
+  assert.equal(asked.filter((u) => u === home).length, 2, order);
+
+  // Signed out again, the next visit asks for no account data.
+  await p.getByRole('button', { name: 'Salir' }).click();
+  await p.getByLabel('Correo electrónico').waitFor();
+  asked.length = 0;
+  await p.reload();
+  await p.getByLabel('Correo electrónico').waitFor();
+  assert.deepEqual(asked.filter((u) => u.startsWith('/v1/bills') || u.startsWith('/v1/billers')), []);
+  await p.context().close();
+});
+
 for (const variant of ['a', 'b']) {
 test(`app ${variant.toUpperCase()}: the customer's home lists the bills in their name, overdue first, and pays one from there`, async () => {
   await setRollout(server.base, variant === 'b' ? 100 : 0);

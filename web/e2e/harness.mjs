@@ -80,7 +80,7 @@ export async function listening(port, ms = 30_000) {
  * server (aiosmtpd) that receives the e-mail it sends: `codeFor(email)` reads a sign-in code
  * the way a person would, from the inbox.
  */
-export async function startServer({ port = 0, args = [] } = {}) {
+export async function startServer({ port = 0, args = [], workerPollSecs = '0.1' } = {}) {
   const bin = process.env.BILLPAY_BIN ?? resolve(here, '../../target/debug/billpay');
   const dataDir = mkdtempSync(join(tmpdir(), 'billpay-e2e-'));
   const mailDir = join(dataDir, 'mail');
@@ -106,7 +106,8 @@ export async function startServer({ port = 0, args = [] } = {}) {
         ...process.env,
         BILLPAY_WEB_DIR: process.env.BILLPAY_WEB_DIR ?? resolve(here, '../dist'),
         BILLPAY_LOG: 'error',
-        BILLPAY_WORKER_POLL_SECS: '0.1',
+        // The tests poll fast so scheduled work shows at once; null keeps the binary's default.
+        ...(workerPollSecs === null ? {} : { BILLPAY_WORKER_POLL_SECS: workerPollSecs }),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
