@@ -3,7 +3,11 @@
 // page with no JavaScript served by the same server from the same folder, whose "interactive"
 // time is the floor cost of a navigation.
 //
-//   cd web && npm run build && npm run bench [-- --runs 20]
+//   cd web && npm run build && npm run bench [-- --runs 20] [--against OTHER_DIST]
+//
+// --against OTHER_DIST: also measures app A's home from another build (OTHER_DIST holding
+// billpay-frontend-a/, such as a copy of web/dist made before a change), served by the same server
+// under /a/against/, navigation for navigation in turn with /a/, with the same customer and session.
 //
 // "Interactive" means the first control a person would use on the page is rendered and enabled.
 // The page itself watches for it on every animation frame, through shadow roots, and notes
@@ -23,7 +27,9 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ADMIN, api, billerWithBill, launch, newCustomer, setRollout, startServer } from '../../web/e2e/harness.mjs';
 
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const runs = Number(arg('--runs')) || 20;
+const against = arg('--against');
 const dist = resolve(new URL('.', import.meta.url).pathname, '../../web/dist');
 const BUDGET = { jsKb: 50, p95Ms: 300 };
 
@@ -34,12 +40,15 @@ writeFileSync(
   join(webDir, 'billpay-frontend-a', 'reference.html'),
   '<!doctype html><html lang="en"><title>ref</title><input id="ref" aria-label="ref">',
 );
+if (against) cpSync(join(resolve(against), 'billpay-frontend-a'), join(webDir, 'billpay-frontend-a', 'against'), { recursive: true });
 process.env.BILLPAY_WEB_DIR = webDir;
 
 // The server as deployed: its worker polls at the binary's default (every 0.5 s). The tests' fast
 // poll (0.1 s) would have the server take a core from the browser ten times a second.
 const server = await startServer({ workerPollSecs: null });
 const browser = await launch();
+// The other build reads the server's config.json for app A, as a file beside its page.
+if (against) writeFileSync(join(webDir, 'billpay-frontend-a', 'against', 'config.json'), await (await fetch(`${server.base}/a/config.json`)).text());
 
 /** A customer with twelve bills due in their name (some overdue) and two payments made. */
 async function customerWithHome(name) {
@@ -132,17 +141,20 @@ try {
   const admin = await demoStaffSession('/flags/', 'Ingresar como administrador de demostración', 'bp-flags-admin [data-testid="flags"]');
   const staff = await demoStaffSession('/portal/', 'Ingresar como personal de demostración (Energía)', 'bp-biller-portal nav button');
 
-  const pages = [
-    { name: 'reference (no JS)', path: '/a/reference.html', ready: '#ref' },
-    { name: 'app A home /a/', path: '/a/', ready: 'bp-bills li button', state: onA, rows: 12 },
-    { name: 'app B home /b/', path: '/b/', ready: 'bp-bills li button', state: onB, rows: 12 },
-    { name: 'flags admin /flags/', path: '/flags/', ready: 'bp-flags-admin [data-testid="flags"]', state: admin },
-    { name: 'biller portal /portal/', path: '/portal/', ready: 'bp-biller-portal nav button', state: staff },
+  // Pages measured in turn, navigation for navigation, share a group.
+  const groups = [
+    [{ name: 'reference (no JS)', path: '/a/reference.html', ready: '#ref' }],
+    [
+      { name: 'app A home /a/', path: '/a/', ready: 'bp-bills li button', state: onA, rows: 12 },
+      ...(against ? [{ name: 'app A home, --against', path: '/a/against/', ready: 'bp-bills li button', state: onA, rows: 12, other: true }] : []),
+    ],
+    [{ name: 'app B home /b/', path: '/b/', ready: 'bp-bills li button', state: onB, rows: 12 }],
+    [{ name: 'flags admin /flags/', path: '/flags/', ready: 'bp-flags-admin [data-testid="flags"]', state: admin }],
+    [{ name: 'biller portal /portal/', path: '/portal/', ready: 'bp-biller-portal nav button', state: staff }],
   ];
-  for (const p of pages) {
-    const times = [];
-    let jsGzip = 0;
-    for (let i = 0; i < runs + 2; i++) {
+  for (const group of groups) {
+    for (const p of group) Object.assign(p, { times: [], jsGzip: 0 });
+    for (let i = 0; i < runs + 2; i++) for (const p of group) {
       const context = await browser.newContext({ locale: 'es-CO', storageState: p.state });
       await context.addInitScript(watchFor, p.ready);
       const page = await context.newPage();
@@ -160,11 +172,13 @@ try {
         if (listed !== p.rows) throw new Error(`${p.name}: ${listed} bills listed, not ${p.rows}`);
       }
       await page.waitForLoadState('load');
-      if (i >= 2) times.push(t); // two warm-up navigations
-      jsGzip = [...scripts.values()].reduce((n, b) => n + gz(b), 0);
+      if (i >= 2) p.times.push(t); // two warm-up navigations
+      p.jsGzip = [...scripts.values()].reduce((n, b) => n + gz(b), 0);
       await context.close();
     }
-    rows.push({ page: p.name, js: jsGzip, p50: percentile(times, 0.5), p95: percentile(times, 0.95), max: Math.max(...times) });
+    for (const { name, jsGzip, times, other } of group) {
+      rows.push({ page: name, js: jsGzip, p50: percentile(times, 0.5), p95: percentile(times, 0.95), max: Math.max(...times), other });
+    }
   }
 } finally {
   await browser.close();
@@ -189,7 +203,8 @@ for (const r of rows) {
     `${r.page.padEnd(23)} ${(r.js / 1024).toFixed(1).padStart(6)} kB  ${r.p50.toFixed(0).padStart(8)} ms ${r.p95.toFixed(0).padStart(6)} ms ${r.max.toFixed(0).padStart(6)} ms  ${(r.p95 / ref.p95).toFixed(1).padStart(6)}`,
   );
 }
-const over = rows.filter((r) => r.js > BUDGET.jsKb * 1024 || r.p95 > BUDGET.p95Ms);
+// The budgets are this build's; the --against build is only there to compare.
+const over = rows.filter((r) => !r.other && (r.js > BUDGET.jsKb * 1024 || r.p95 > BUDGET.p95Ms));
 if (over.length) {
   console.error(`over budget (${BUDGET.jsKb} kB JS gzip, ${BUDGET.p95Ms} ms interactive at p95):`, over.map((r) => r.page).join(', '));
   process.exitCode = 1;

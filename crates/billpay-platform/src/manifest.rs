@@ -85,6 +85,13 @@ pub struct Environment {
     /// The domain the frontends are served under, e.g. `dev.billpay.example.com`.
     #[serde(default)]
     pub domain: Option<String>,
+    /// Where the API is served (`https://host[:port]`) in an environment without a domain, once
+    /// that is known. The apps' CSP then lets them connect to exactly it, and their `config.json`
+    /// names it; without it the CSP allows any HTTPS origin and `deploy frontend` needs
+    /// `--api-origin`. With a domain the API is at `https://<service subdomain>.<domain>`, and
+    /// this may not be given.
+    #[serde(default)]
+    pub api_origin: Option<Spanned<String>>,
     /// The monthly budget, in whole US dollars, above which the billing alarm fires.
     pub monthly_budget_usd: u32,
     /// Appended to globally unique names (S3 buckets) so that environments do not collide,
@@ -257,6 +264,21 @@ pub fn load(path: &Path, prices: &Prices) -> Result<Manifest, ManifestError> {
     parse(path, &text, prices)
 }
 
+/// `https://host[:port]` with a lower-case DNS host and nothing after it: what the frontend
+/// module's `api_origin` variable accepts.
+fn is_https_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("https://") else {
+        return false;
+    };
+    let (host, port) = rest.split_once(':').unwrap_or((rest, "1"));
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
@@ -337,6 +359,25 @@ pub fn parse(path: &Path, text: &str, prices: &Prices) -> Result<Manifest, Manif
                         "environment `{name}`: {field} `{}` is not in the price table ({})",
                         it.get_ref(),
                         prices.known_types(field.starts_with("database")).join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(origin) = &e.api_origin {
+            if e.domain.is_some() {
+                return Err(err(
+                    origin.span(),
+                    format!(
+                        "environment `{name}` has a domain, so its API is at https://<service subdomain>.<domain>: remove api_origin"
+                    ),
+                ));
+            }
+            if !is_https_origin(origin.get_ref()) {
+                return Err(err(
+                    origin.span(),
+                    format!(
+                        "environment `{name}`: api_origin {:?} must be https://host[:port] with no path, e.g. https://api.dev.example.com",
+                        origin.get_ref()
                     ),
                 ));
             }

@@ -65,9 +65,12 @@ pub fn check_origin(origin: &str) -> Result<String, WebConfigError> {
 }
 
 /// The API's public origin in `env`: `https://<subdomain>.<domain>` of the service served at a
-/// subdomain; `None` without a domain.
+/// subdomain; without a domain, the environment's `api_origin`, if it is given.
 pub fn api_origin(m: &Manifest, env: &str) -> Option<String> {
-    let domain = m.env(env)?.domain.clone()?;
+    let e = m.env(env)?;
+    let Some(domain) = &e.domain else {
+        return e.api_origin.as_ref().map(|o| o.get_ref().clone());
+    };
     let sub = m.services.iter().find_map(|s| s.get_ref().subdomain.clone())?;
     Some(format!("https://{sub}.{domain}"))
 }
@@ -203,5 +206,49 @@ mod tests {
             web_config(&m, "dev", "nope", &dev_origins, None),
             Err(WebConfigError::UnknownApp(_))
         ));
+    }
+
+    #[test]
+    fn an_environment_without_a_domain_may_give_its_api_origin_and_then_every_app_is_held_to_it() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../platform.toml");
+        let text = std::fs::read_to_string(&root).unwrap_or_else(|e| panic!("{e}"));
+        let with = text.replacen(
+            "monthly_budget_usd = 265",
+            "monthly_budget_usd = 265\napi_origin = \"https://api.dev.example.net\"",
+            1,
+        );
+        assert_ne!(with, text);
+        let m = crate::manifest::parse(&root, &with, &crate::Prices::us_east_1()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(api_origin(&m, "dev").as_deref(), Some("https://api.dev.example.net"));
+        assert_eq!(
+            api_origin(&m, "prod").as_deref(),
+            Some("https://api.billpay.example.com")
+        );
+        // config.json names it with no --api-origin.
+        let apps = Overrides {
+            apps: BTreeMap::from([
+                ("billpay-frontend-a".into(), "https://d1.cloudfront.net".into()),
+                ("billpay-frontend-b".into(), "https://d2.cloudfront.net".into()),
+            ]),
+            ..Overrides::default()
+        };
+        let v = web_config(&m, "dev", "billpay-biller-portal", &apps, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v["apiBase"], "https://api.dev.example.net");
+        // Each frontend unit's CSP allows exactly it.
+        let units = crate::live::units(&m, "dev").unwrap_or_else(|| panic!("no dev"));
+        let frontends: Vec<_> = units.iter().filter(|u| u.module == "frontend").collect();
+        assert_eq!(frontends.len(), m.frontends.len());
+        for u in frontends {
+            assert_eq!(u.inputs["api_origin"], "https://api.dev.example.net", "{}", u.name);
+        }
+        // Without it, dev's units leave the origin empty (the module's CSP then allows any HTTPS
+        // origin) and the deploy needs --api-origin.
+        let units = crate::live::units(&manifest(), "dev").unwrap_or_else(|| panic!("no dev"));
+        assert!(
+            units
+                .iter()
+                .filter(|u| u.module == "frontend")
+                .all(|u| u.inputs["api_origin"] == "")
+        );
     }
 }

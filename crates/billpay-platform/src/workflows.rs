@@ -65,7 +65,9 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
                 "region": region,
                 "registry": m.registry(n),
                 "techdocs_bucket": m.bucket(n, &m.project.techdocs_bucket),
-                "has_domain": e.domain.is_some(),
+                // Without a domain, and until platform.toml gives the API's origin, the deploy
+                // takes it from the GitHub environment's variable.
+                "needs_api_origin": crate::webconfig::api_origin(m, n).is_none(),
             }))
         })
         .collect();

@@ -479,7 +479,7 @@ fn the_dev_estimate_fits_the_plan_and_shows_its_line_items() {
 #[test]
 fn bad_manifests_get_file_line_and_problem_and_nothing_is_written() {
     let good = std::fs::read_to_string(repo().join("platform.toml")).unwrap();
-    let cases: [(&str, String, &str); 7] = [
+    let cases: [(&str, String, &str); 9] = [
         (
             "unknown key",
             good.replace(
@@ -517,6 +517,22 @@ fn bad_manifests_get_file_line_and_problem_and_nothing_is_written() {
             "no region",
             good.replacen("region = \"us-east-1\"\n", "", 1),
             "environment `dev` has no region",
+        ),
+        (
+            "API origin beside a domain",
+            good.replace(
+                "domain = \"billpay.example.com\"",
+                "domain = \"billpay.example.com\"\napi_origin = \"https://api.example.net\"",
+            ),
+            "environment `prod` has a domain",
+        ),
+        (
+            "API origin with a path",
+            good.replace(
+                "monthly_budget_usd = 265",
+                "monthly_budget_usd = 265\napi_origin = \"https://api.dev.example.net/v1\"",
+            ),
+            "api_origin \"https://api.dev.example.net/v1\" must be https://host[:port]",
         ),
     ];
     for (what, manifest, message) in cases {
