@@ -201,7 +201,8 @@ again. --dry-run prints the changes and touches nothing."
         #[arg(long)]
         distribution_id: Option<String>,
         /// The API's origin written into the app's config.json (default: https://<api
-        /// subdomain>.<domain>; needed where the environment has no domain).
+        /// subdomain>.<domain>, or the environment's api_origin in the manifest; needed where it
+        /// has neither).
         #[arg(long)]
         api_origin: Option<String>,
         /// Where a customer app is served, NAME=ORIGIN, repeatable (default: https://<subdomain>.

@@ -285,7 +285,7 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
                     "environment": {"type": "string", "description": ENV},
                     "imageTag": {"type": "string", "description": "Backend: the image tag (the git SHA)."},
                     "buildDir": {"type": "string", "description": "Frontend: the app's build, in the workspace (default: web/dist/<app-name>, or <path>/dist for a frontend with a path)."},
-                    "apiOrigin": {"type": "string", "description": "Frontend: the API origin for the app's config.json (default: https://api.<domain>; needed where the environment has no domain)."},
+                    "apiOrigin": {"type": "string", "description": "Frontend: the API origin for the app's config.json (default: https://api.<domain>, or the environment's api_origin in the manifest; needed where it has neither)."},
                     "sso": {"type": "boolean", "description": "Frontend: whether staff sign in through single sign-on (default: where the environment has a domain)."},
                     "appOrigins": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Frontend: where each customer app is served, app name → origin (default: https://<subdomain>.<domain>, or the app's CloudFront name where the environment has no domain)."},
                     "flagsKey": {"type": "string", "description": "Frontend: the web flag set's read-only client key, for config.json."},
