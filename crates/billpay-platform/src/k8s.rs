@@ -81,14 +81,11 @@ pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
         let registry = m.registry(&env_name);
         // The app origins of this environment: the only browser origins the API lets in (CORS,
         // and the origin check on sessions).
-        let app_origins: Vec<String> = match &env.domain {
-            Some(d) => m
-                .frontends
-                .iter()
-                .filter_map(|f| f.get_ref().subdomain.as_ref().map(|s| format!("https://{s}.{d}")))
-                .collect(),
-            None => Vec::new(),
-        };
+        let app_origins: Vec<String> = m
+            .frontends
+            .iter()
+            .filter_map(|f| crate::webconfig::app_origin(m, &env_name, f.get_ref().name.get_ref()))
+            .collect();
         let ctx = json!({"env": env_name, "services": services, "registry": registry, "domain": env.domain,
                          "app_origins": app_origins.join(",")});
         files.push(RenderedFile {

@@ -90,8 +90,15 @@ pub struct Environment {
     /// names it; without it the CSP allows any HTTPS origin and `deploy frontend` needs
     /// `--api-origin`. With a domain the API is at `https://<service subdomain>.<domain>`, and
     /// this may not be given.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_origin: Option<Spanned<String>>,
+    /// Where each web app is served (`name = "https://host"`) in an environment without a domain,
+    /// once known (each distribution's CloudFront name, after the first apply). The API's CORS
+    /// then allows exactly these origins, and `deploy frontend` uses them instead of looking the
+    /// distributions up. With a domain each app is at `https://<subdomain>.<domain>`, and these
+    /// may not be given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub app_origins: BTreeMap<String, Spanned<String>>,
     /// The monthly budget, in whole US dollars, above which the billing alarm fires.
     pub monthly_budget_usd: u32,
     /// Appended to globally unique names (S3 buckets) so that environments do not collide,
@@ -377,6 +384,31 @@ pub fn parse(path: &Path, text: &str, prices: &Prices) -> Result<Manifest, Manif
                     origin.span(),
                     format!(
                         "environment `{name}`: api_origin {:?} must be https://host[:port] with no path, e.g. https://api.dev.example.com",
+                        origin.get_ref()
+                    ),
+                ));
+            }
+        }
+        for (app, origin) in &e.app_origins {
+            if e.domain.is_some() {
+                return Err(err(
+                    origin.span(),
+                    format!(
+                        "environment `{name}` has a domain, so each app is at https://<subdomain>.<domain>: remove app_origins"
+                    ),
+                ));
+            }
+            if !manifest.frontends.iter().any(|f| f.get_ref().name.get_ref() == app) {
+                return Err(err(
+                    origin.span(),
+                    format!("environment `{name}`: app_origins names `{app}`, which is not a frontend"),
+                ));
+            }
+            if !is_https_origin(origin.get_ref()) {
+                return Err(err(
+                    origin.span(),
+                    format!(
+                        "environment `{name}`: app_origins.{app} {:?} must be https://host[:port] with no path, e.g. https://d111111abcdef8.cloudfront.net",
                         origin.get_ref()
                     ),
                 ));

@@ -75,9 +75,13 @@ pub fn api_origin(m: &Manifest, env: &str) -> Option<String> {
     Some(format!("https://{sub}.{domain}"))
 }
 
-/// Where `app` is served in `env`: `https://<subdomain>.<domain>`; `None` without a domain.
+/// Where `app` is served in `env`: `https://<subdomain>.<domain>`; without a domain, the
+/// environment's `app_origins` entry for it, if it is given.
 pub fn app_origin(m: &Manifest, env: &str, app: &str) -> Option<String> {
-    let domain = m.env(env)?.domain.clone()?;
+    let e = m.env(env)?;
+    let Some(domain) = e.domain.clone() else {
+        return e.app_origins.get(app).map(|o| o.get_ref().clone());
+    };
     let f = m
         .frontends
         .iter()
@@ -209,12 +213,14 @@ mod tests {
     }
 
     #[test]
-    fn an_environment_without_a_domain_may_give_its_api_origin_and_then_every_app_is_held_to_it() {
+    fn an_environment_without_a_domain_may_give_its_origins_and_then_csp_cors_and_config_are_exact() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../platform.toml");
         let text = std::fs::read_to_string(&root).unwrap_or_else(|e| panic!("{e}"));
         let with = text.replacen(
             "monthly_budget_usd = 265",
-            "monthly_budget_usd = 265\napi_origin = \"https://api.dev.example.net\"",
+            "monthly_budget_usd = 265\napi_origin = \"https://api.dev.example.net\"\n\
+             app_origins = { billpay-frontend-a = \"https://d1.cloudfront.net\", billpay-frontend-b = \"https://d2.cloudfront.net\", \
+             billpay-feature-flags = \"https://d3.cloudfront.net\", billpay-biller-portal = \"https://d4.cloudfront.net\" }",
             1,
         );
         assert_ne!(with, text);
@@ -224,16 +230,30 @@ mod tests {
             api_origin(&m, "prod").as_deref(),
             Some("https://api.billpay.example.com")
         );
-        // config.json names it with no --api-origin.
-        let apps = Overrides {
-            apps: BTreeMap::from([
-                ("billpay-frontend-a".into(), "https://d1.cloudfront.net".into()),
-                ("billpay-frontend-b".into(), "https://d2.cloudfront.net".into()),
-            ]),
-            ..Overrides::default()
-        };
-        let v = web_config(&m, "dev", "billpay-biller-portal", &apps, None).unwrap_or_else(|e| panic!("{e}"));
+        // config.json names them with no --api-origin or --app-origin.
+        let v = web_config(&m, "dev", "billpay-biller-portal", &Overrides::default(), None)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(v["apiBase"], "https://api.dev.example.net");
+        assert_eq!(
+            v["variants"],
+            json!({"a": "https://d1.cloudfront.net/", "b": "https://d2.cloudfront.net/"})
+        );
+        // The API's CORS allows exactly the four apps.
+        let files = crate::k8s::render_all(&m).unwrap_or_else(|e| panic!("{e}"));
+        let overlay = |env: &str| {
+            files
+                .iter()
+                .find(|f| f.path.ends_with(format!("overlays/{env}/kustomization.yaml")))
+                .map(|f| f.contents.clone())
+                .unwrap_or_else(|| panic!("no {env} overlay"))
+        };
+        assert!(
+            overlay("dev").contains(
+                "path: /data/BILLPAY_CORS_ORIGINS\n        value: https://d1.cloudfront.net,https://d2.cloudfront.net,https://d3.cloudfront.net,https://d4.cloudfront.net\n"
+            ),
+            "{}",
+            overlay("dev")
+        );
         // Each frontend unit's CSP allows exactly it.
         let units = crate::live::units(&m, "dev").unwrap_or_else(|| panic!("no dev"));
         let frontends: Vec<_> = units.iter().filter(|u| u.module == "frontend").collect();
@@ -241,9 +261,14 @@ mod tests {
         for u in frontends {
             assert_eq!(u.inputs["api_origin"], "https://api.dev.example.net", "{}", u.name);
         }
-        // Without it, dev's units leave the origin empty (the module's CSP then allows any HTTPS
-        // origin) and the deploy needs --api-origin.
-        let units = crate::live::units(&manifest(), "dev").unwrap_or_else(|| panic!("no dev"));
+        // Without them, dev's units leave the origin empty (the module's CSP then allows any
+        // HTTPS origin), the deploy needs --api-origin, and the API's CORS is set by hand.
+        let plain = manifest();
+        let files = crate::k8s::render_all(&plain).unwrap_or_else(|e| panic!("{e}"));
+        assert!(files.iter().any(
+            |f| f.path.ends_with("overlays/dev/kustomization.yaml") && !f.contents.contains("BILLPAY_CORS_ORIGINS")
+        ));
+        let units = crate::live::units(&plain, "dev").unwrap_or_else(|| panic!("no dev"));
         assert!(
             units
                 .iter()

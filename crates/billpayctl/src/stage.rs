@@ -57,6 +57,9 @@ pub async fn prepare(
             return Err(webconfig::WebConfigError::NoApiOrigin(env.to_owned()).into());
         }
         for (_, name) in webconfig::variant_apps(m) {
+            if webconfig::app_origin(m, env, &name).is_some() {
+                continue; // the manifest says where it is served
+            }
             if let std::collections::btree_map::Entry::Vacant(slot) = origins.apps.entry(name) {
                 let name = slot.key();
                 let (_, domain) = aws.distribution_of(name).await.with_context(|| {

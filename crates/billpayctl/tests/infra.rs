@@ -479,7 +479,7 @@ fn the_dev_estimate_fits_the_plan_and_shows_its_line_items() {
 #[test]
 fn bad_manifests_get_file_line_and_problem_and_nothing_is_written() {
     let good = std::fs::read_to_string(repo().join("platform.toml")).unwrap();
-    let cases: [(&str, String, &str); 9] = [
+    let cases: [(&str, String, &str); 11] = [
         (
             "unknown key",
             good.replace(
@@ -533,6 +533,22 @@ fn bad_manifests_get_file_line_and_problem_and_nothing_is_written() {
                 "monthly_budget_usd = 265\napi_origin = \"https://api.dev.example.net/v1\"",
             ),
             "api_origin \"https://api.dev.example.net/v1\" must be https://host[:port]",
+        ),
+        (
+            "app origin of no frontend",
+            good.replace(
+                "monthly_budget_usd = 265",
+                "monthly_budget_usd = 265\napp_origins = { billpay-frontend-c = \"https://d1.cloudfront.net\" }",
+            ),
+            "app_origins names `billpay-frontend-c`, which is not a frontend",
+        ),
+        (
+            "app origins beside a domain",
+            good.replace(
+                "domain = \"billpay.example.com\"",
+                "domain = \"billpay.example.com\"\napp_origins = { billpay-frontend-a = \"https://d1.cloudfront.net\" }",
+            ),
+            "environment `prod` has a domain, so each app is at",
         ),
     ];
     for (what, manifest, message) in cases {
