@@ -277,13 +277,15 @@ fn is_https_origin(origin: &str) -> bool {
     let Some(rest) = origin.strip_prefix("https://") else {
         return false;
     };
-    let (host, port) = rest.split_once(':').unwrap_or((rest, "1"));
+    let (host, port) = match rest.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
     !host.is_empty()
         && host
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        && !port.is_empty()
-        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -510,5 +512,33 @@ impl Manifest {
             .and_then(|e| e.region.as_ref())
             .map(|r| r.get_ref().as_str())
             .unwrap_or("us-east-1")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_https_origin;
+
+    #[test]
+    fn an_origin_is_https_a_lower_case_host_and_maybe_a_port() {
+        for good in [
+            "https://api.dev.example.com",
+            "https://d111111abcdef8.cloudfront.net:8443",
+        ] {
+            assert!(is_https_origin(good), "{good}");
+        }
+        for bad in [
+            "http://api.example.com",
+            "https://api.example.com/",
+            "https://api.example.com/v1",
+            "https://api.example.com:",
+            "https://api.example.com:x",
+            "https://API.example.com",
+            "https://user@api.example.com",
+            "https://",
+            "api.example.com",
+        ] {
+            assert!(!is_https_origin(bad), "{bad}");
+        }
     }
 }
