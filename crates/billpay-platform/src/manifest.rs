@@ -372,49 +372,51 @@ pub fn parse(path: &Path, text: &str, prices: &Prices) -> Result<Manifest, Manif
                 ));
             }
         }
-        if let Some(origin) = &e.api_origin {
+        // Origins given where the manifest cannot derive them: only without a domain, and each
+        // https://host[:port].
+        let given = e
+            .api_origin
+            .iter()
+            .map(|o| {
+                (
+                    "api_origin".to_owned(),
+                    "its API is at https://<service subdomain>.<domain>",
+                    o,
+                )
+            })
+            .chain(e.app_origins.iter().map(|(app, o)| {
+                (
+                    format!("app_origins.{app}"),
+                    "each app is at https://<subdomain>.<domain>",
+                    o,
+                )
+            }));
+        for (field, derived, origin) in given {
             if e.domain.is_some() {
                 return Err(err(
                     origin.span(),
-                    format!(
-                        "environment `{name}` has a domain, so its API is at https://<service subdomain>.<domain>: remove api_origin"
-                    ),
+                    format!("environment `{name}` has a domain, so {derived}: remove {field}"),
                 ));
             }
             if !is_https_origin(origin.get_ref()) {
                 return Err(err(
                     origin.span(),
                     format!(
-                        "environment `{name}`: api_origin {:?} must be https://host[:port] with no path, e.g. https://api.dev.example.com",
+                        "environment `{name}`: {field} {:?} must be https://host[:port] with no path",
                         origin.get_ref()
                     ),
                 ));
             }
         }
-        for (app, origin) in &e.app_origins {
-            if e.domain.is_some() {
-                return Err(err(
-                    origin.span(),
-                    format!(
-                        "environment `{name}` has a domain, so each app is at https://<subdomain>.<domain>: remove app_origins"
-                    ),
-                ));
-            }
-            if !manifest.frontends.iter().any(|f| f.get_ref().name.get_ref() == app) {
-                return Err(err(
-                    origin.span(),
-                    format!("environment `{name}`: app_origins names `{app}`, which is not a frontend"),
-                ));
-            }
-            if !is_https_origin(origin.get_ref()) {
-                return Err(err(
-                    origin.span(),
-                    format!(
-                        "environment `{name}`: app_origins.{app} {:?} must be https://host[:port] with no path, e.g. https://d111111abcdef8.cloudfront.net",
-                        origin.get_ref()
-                    ),
-                ));
-            }
+        if let Some((app, origin)) = e
+            .app_origins
+            .iter()
+            .find(|(app, _)| !manifest.frontends.iter().any(|f| f.get_ref().name.get_ref() == *app))
+        {
+            return Err(err(
+                origin.span(),
+                format!("environment `{name}`: app_origins names `{app}`, which is not a frontend"),
+            ));
         }
         let n = &e.nodes;
         if !(*n.min.get_ref() <= n.desired && n.desired <= n.max && n.max >= 1) {

@@ -79,7 +79,7 @@ pub fn api_origin(m: &Manifest, env: &str) -> Option<String> {
 /// environment's `app_origins` entry for it, if it is given.
 pub fn app_origin(m: &Manifest, env: &str, app: &str) -> Option<String> {
     let e = m.env(env)?;
-    let Some(domain) = e.domain.clone() else {
+    let Some(domain) = &e.domain else {
         return e.app_origins.get(app).map(|o| o.get_ref().clone());
     };
     let f = m
