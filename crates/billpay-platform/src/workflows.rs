@@ -43,8 +43,14 @@ const PER_APP: &[(&str, &str)] = &[
     ("webapp", include_str!("../templates/workflows/webapp.yml.j2")),
 ];
 
+/// Pieces the workflows include.
+const PARTIALS: &[(&str, &str)] = &[(
+    "deploy-frontend-env",
+    include_str!("../templates/workflows/deploy-frontend-env.yml.j2"),
+)];
+
 pub fn render_all(m: &Manifest) -> Result<Vec<RenderedFile>, PlatformError> {
-    let j = crate::templates::env(&[TEMPLATES, PER_APP].concat())?;
+    let j = crate::templates::env(&[TEMPLATES, PER_APP, PARTIALS].concat())?;
     // dev first, then staging, then prod: the order changes go out in.
     let mut names = m.env_names();
     let rank = |n: &str| match n {
