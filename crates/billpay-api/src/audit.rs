@@ -15,7 +15,7 @@ use serde_json::json;
 use billpay_store::Role;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::auth::{Principal, Refused};
 use crate::error::ApiError;
 
 /// The largest response whose body is read for the created resource's id.
@@ -31,11 +31,17 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let who = Principal::from_request_parts(&mut parts, &state).await.ok();
-    if let Some(p) = &who {
-        // The handler takes it from here instead of authenticating the key again.
-        parts.extensions.insert(p.clone());
-    }
+    // The handler takes the outcome from here instead of authenticating the request again.
+    let who = match Principal::from_request_parts(&mut parts, &state).await {
+        Ok(p) => {
+            parts.extensions.insert(p.clone());
+            Some(p)
+        }
+        Err(e) => {
+            parts.extensions.insert(Refused(e));
+            None
+        }
+    };
     let Some(who) = who.filter(|w| matches!(w.role(), Role::Admin | Role::Biller)) else {
         return next.run(Request::from_parts(parts, body)).await;
     };
@@ -84,8 +90,18 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     };
     let subject = subject.unwrap_or(path);
     let detail = json!({"status": status.as_u16(), "role": who.role().as_str()});
-    if let Err(e) = state.store.complete_audit(&audit_id, &subject, &detail).await {
-        tracing::error!(error = %e, %action, %subject, "cannot complete the audit event");
+    let complete = async move {
+        if let Err(e) = state.store.complete_audit(&audit_id, &subject, &detail).await {
+            tracing::error!(error = %e, %action, %subject, "cannot complete the audit event");
+        }
+    };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // Nothing was done, and the database is likely away: the answer does not wait another
+        // acquire timeout for the event, which is completed in the background. If that fails
+        // too, the event keeps `status: null`, as for a server that died before answering.
+        tokio::spawn(complete);
+    } else {
+        complete.await;
     }
     response
 }
