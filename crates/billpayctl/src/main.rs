@@ -206,7 +206,8 @@ again. --dry-run prints the changes and touches nothing."
         #[arg(long)]
         api_origin: Option<String>,
         /// Where a customer app is served, NAME=ORIGIN, repeatable (default: https://<subdomain>.
-        /// <domain>, or the app's CloudFront name where the environment has no domain).
+        /// <domain>; without a domain, the environment's app_origins in the manifest, else the
+        /// app's CloudFront name).
         #[arg(long = "app-origin", value_name = "NAME=ORIGIN")]
         app_origins: Vec<String>,
         /// Staff sign in through single sign-on here (default: where the environment has a

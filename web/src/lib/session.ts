@@ -38,7 +38,7 @@ export async function currentSession(): Promise<Session | null> {
 const HINT = 'bp.customer';
 
 /** Notes whether a customer is signed in in this browser. */
-export function rememberSignedIn(yes: boolean): void {
+function rememberSignedIn(yes: boolean): void {
   try {
     if (yes) localStorage.setItem(HINT, '1');
     else localStorage.removeItem(HINT);

@@ -287,7 +287,7 @@ pub fn definitions(allow_write: bool) -> Vec<Definition> {
                     "buildDir": {"type": "string", "description": "Frontend: the app's build, in the workspace (default: web/dist/<app-name>, or <path>/dist for a frontend with a path)."},
                     "apiOrigin": {"type": "string", "description": "Frontend: the API origin for the app's config.json (default: https://api.<domain>, or the environment's api_origin in the manifest; needed where it has neither)."},
                     "sso": {"type": "boolean", "description": "Frontend: whether staff sign in through single sign-on (default: where the environment has a domain)."},
-                    "appOrigins": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Frontend: where each customer app is served, app name → origin (default: https://<subdomain>.<domain>, or the app's CloudFront name where the environment has no domain)."},
+                    "appOrigins": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Frontend: where each customer app is served, app name → origin (default: https://<subdomain>.<domain>; without a domain, the environment's app_origins in the manifest, else the app's CloudFront name)."},
                     "flagsKey": {"type": "string", "description": "Frontend: the web flag set's read-only client key, for config.json."},
                     "confirmationToken": {"type": "string", "description": TOKEN}
                 }),
