@@ -35,7 +35,7 @@ pub struct Prepared {
 
 /// Renders `app`'s config.json for `env`, stages it with the build in `dir`, and compares the
 /// result with the bucket. In an environment without a domain, the customer apps not given in
-/// `origins` are found at their CloudFront distributions' own names.
+/// `origins` or in the manifest's `app_origins` are found at their CloudFront distributions' own names.
 pub async fn prepare(
     m: &Manifest,
     env: &str,
